@@ -1,0 +1,17 @@
+// Configuration errors carrying nginx's "<message> in <file>:<line>" shape.
+// Not for runtime request errors.
+
+import { PorticoError } from '../core/errors.ts';
+
+export class ConfigError extends PorticoError {
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly detail: string;
+
+  constructor(detail: string, file?: string, line?: number) {
+    super('config', 'config', file === undefined ? detail : `${detail} in ${file}:${line}`);
+    this.detail = detail;
+    this.file = file;
+    this.line = line;
+  }
+}

@@ -1,0 +1,79 @@
+// Small builders for the common directive shapes (flag, size, time, single value, enumerations) so feature
+// tables stay one line per directive. Knows no feature.
+
+import type { DirectiveCall, DirectiveSpec } from './directives.ts';
+import type { Context, Slot } from './scope.ts';
+import { parseFlag, parseSize, parseTime } from './values.ts';
+import { compileTemplate, TemplateError, type Template } from '../core/variables.ts';
+
+export function flagDirective(name: string, contexts: readonly Context[], slot: Slot<boolean>): DirectiveSpec {
+  return {
+    name,
+    contexts,
+    args: 1,
+    handler(c) {
+      const v = parseFlag(c.args[0]);
+      if (v === undefined) c.fail(`invalid value "${c.args[0]}" in "${name}" directive, it must be "on" or "off"`);
+      c.scope.set(slot, v as boolean);
+    },
+  };
+}
+
+export function sizeValue(c: DirectiveCall, arg: string): number {
+  const v = parseSize(arg);
+  if (v === undefined) c.fail(`"${c.node.name}" directive invalid value`);
+  return v as number;
+}
+
+export function timeValue(c: DirectiveCall, arg: string): number {
+  const v = parseTime(arg);
+  if (v === undefined) c.fail(`"${c.node.name}" directive invalid value`);
+  return v as number;
+}
+
+export function sizeDirective(name: string, contexts: readonly Context[], slot: Slot<number>): DirectiveSpec {
+  return { name, contexts, args: 1, handler: (c) => c.scope.set(slot, sizeValue(c, c.args[0])) };
+}
+
+export function timeDirective(name: string, contexts: readonly Context[], slot: Slot<number>): DirectiveSpec {
+  return { name, contexts, args: 1, handler: (c) => c.scope.set(slot, timeValue(c, c.args[0])) };
+}
+
+export function numberDirective(name: string, contexts: readonly Context[], slot: Slot<number>): DirectiveSpec {
+  return {
+    name,
+    contexts,
+    args: 1,
+    handler(c) {
+      if (!/^\d+$/.test(c.args[0])) c.fail(`invalid number "${c.args[0]}" in "${name}" directive`);
+      c.scope.set(slot, Number(c.args[0]));
+    },
+  };
+}
+
+export function enumDirective<T extends string>(name: string, contexts: readonly Context[], values: readonly T[], slot: Slot<T>): DirectiveSpec {
+  return {
+    name,
+    contexts,
+    args: 1,
+    handler(c) {
+      const v = c.args[0] as T;
+      if (!values.includes(v)) c.fail(`invalid value "${c.args[0]}" in "${name}" directive, it must be ${values.map((x) => `"${x}"`).join(' or ')}`);
+      c.scope.set(slot, v);
+    },
+  };
+}
+
+/** Accepted for compatibility with existing nginx configs; has no effect in Portico (see docs/directives.md). */
+export function noopDirective(name: string, contexts: readonly Context[], args: number | readonly [number, number] = [1, Infinity]): DirectiveSpec {
+  return { name, contexts, args, multi: true, handler() {} };
+}
+
+export function templateArg(c: { fail(detail: string): never }, src: string): Template {
+  try {
+    return compileTemplate(src);
+  } catch (e) {
+    if (e instanceof TemplateError) c.fail(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,138 @@
+// nginx configuration parser: tokens -> a tree of directive nodes, with `include` expanded in place
+// (globs sorted as nginx does, relative paths against the config prefix, include cycles rejected).
+// Not the directive runner: it does not know which directives exist or where they are allowed.
+
+import { readFileSync, globSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { tokenize, type Token } from './lexer.ts';
+
+export interface DirectiveNode {
+  name: string;
+  args: string[];
+  quoted: boolean[];
+  file: string;
+  line: number;
+  block: DirectiveNode[] | undefined;
+}
+
+export interface ParsedConfig {
+  root: DirectiveNode[];
+  files: { path: string; text: string }[];
+}
+
+export interface ParseOptions {
+  confPrefix: string;
+  readFile?: (path: string) => string;
+}
+
+const GLOB_CHARS = /[*?[]/;
+
+class Parser {
+  readonly files: { path: string; text: string }[] = [];
+  private readonly stack: string[] = [];
+  private readonly opts: ParseOptions;
+
+  constructor(opts: ParseOptions) {
+    this.opts = opts;
+  }
+
+  parseFile(path: string, from?: DirectiveNode): DirectiveNode[] {
+    if (this.stack.includes(path)) {
+      throw new ConfigError(`include cycle: "${path}" includes itself`, from?.file, from?.line);
+    }
+    let text: string;
+    try {
+      text = (this.opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOENT' ? '2: No such file or directory' : err.code === 'EACCES' ? '13: Permission denied' : String(err.message);
+      throw new ConfigError(`open() "${path}" failed (${why})`, from?.file, from?.line);
+    }
+    this.files.push({ path, text });
+    this.stack.push(path);
+    try {
+      return this.parseTokens(tokenize(text, path), path);
+    } finally {
+      this.stack.pop();
+    }
+  }
+
+  parseText(text: string, path: string): DirectiveNode[] {
+    this.files.push({ path, text });
+    return this.parseTokens(tokenize(text, path), path);
+  }
+
+  private parseTokens(tokens: Token[], file: string): DirectiveNode[] {
+    let pos = 0;
+    const parseBlock = (depth: number): DirectiveNode[] => {
+      const out: DirectiveNode[] = [];
+      let words: Token[] = [];
+      while (pos < tokens.length) {
+        const t = tokens[pos++];
+        if (t.kind === 'word') {
+          words.push(t);
+          continue;
+        }
+        if (t.kind === '}') {
+          if (words.length > 0) throw new ConfigError('unexpected "}"', file, t.line);
+          if (depth === 0) throw new ConfigError('unexpected "}"', file, t.line);
+          return out;
+        }
+        if (words.length === 0) throw new ConfigError(`unexpected "${t.value}"`, file, t.line);
+        const node: DirectiveNode = {
+          name: words[0].value,
+          args: words.slice(1).map((w) => w.value),
+          quoted: words.slice(1).map((w) => w.quoted),
+          file,
+          line: words[0].line,
+          block: undefined,
+        };
+        words = [];
+        if (t.kind === '{') {
+          node.block = parseBlock(depth + 1);
+          out.push(node);
+          continue;
+        }
+        if (node.name === 'include') out.push(...this.include(node));
+        else out.push(node);
+      }
+      if (words.length > 0 || depth > 0) {
+        const last = tokens[tokens.length - 1];
+        throw new ConfigError(`unexpected end of file, expecting ";" or "}"`, file, last ? last.line : 1);
+      }
+      return out;
+    };
+    return parseBlock(0);
+  }
+
+  private include(node: DirectiveNode): DirectiveNode[] {
+    if (node.args.length !== 1) throw new ConfigError('invalid number of arguments in "include" directive', node.file, node.line);
+    const pattern = isAbsolute(node.args[0]) ? node.args[0] : resolve(this.opts.confPrefix, node.args[0]);
+    if (!GLOB_CHARS.test(pattern)) return this.parseFile(pattern, node);
+    const matches = globSync(pattern).filter((p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    });
+    matches.sort();
+    const out: DirectiveNode[] = [];
+    for (const m of matches) out.push(...this.parseFile(m, node));
+    return out;
+  }
+}
+
+export function parseConfigFile(path: string, opts: ParseOptions, extraMain?: string): ParsedConfig {
+  const p = new Parser(opts);
+  const root = p.parseFile(path);
+  if (extraMain) root.unshift(...p.parseText(extraMain, 'command line'));
+  return { root, files: p.files };
+}
+
+export function parseConfigText(text: string, path: string, opts: ParseOptions): ParsedConfig {
+  const p = new Parser(opts);
+  const root = p.parseText(text, path);
+  return { root, files: p.files };
+}

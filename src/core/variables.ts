@@ -1,0 +1,125 @@
+// nginx-style variables: a registry of getters (exact names and prefixes such as $http_, $arg_, $cookie_) and the
+// compiler that turns "text $var ${var}text $1" into a function, once, at config load. Feature modules register
+// their own variables; an unknown variable is a config error, as in nginx. No request parsing beyond lookups.
+
+import { PorticoError } from './errors.ts';
+import type { Session } from './session.ts';
+
+export type Getter = (s: Session) => string;
+
+const exact = new Map<string, Getter>();
+const prefixes: [string, (suffix: string) => Getter][] = [];
+
+export function defineVariable(name: string, get: Getter): void {
+  exact.set(name, get);
+}
+
+export function definePrefixVariable(prefix: string, make: (suffix: string) => Getter): void {
+  prefixes.push([prefix, make]);
+}
+
+/** Variables created by `set` or named regex captures: declared at load, stored per request in s.vars. */
+const declared = new Set<string>();
+export function declareVariable(name: string): void {
+  declared.add(name.toLowerCase());
+}
+
+export function lookupVariable(name: string): Getter | undefined {
+  name = name.toLowerCase();
+  const g = exact.get(name);
+  if (g) return g;
+  for (const [p, make] of prefixes) if (name.startsWith(p) && name.length > p.length) return make(name.slice(p.length));
+  if (declared.has(name)) return (s) => s.vars.get(name) ?? '';
+  return undefined;
+}
+
+export function captureGetter(n: number): Getter {
+  return (s) => s.captures?.[n] ?? '';
+}
+
+export interface Template {
+  readonly source: string;
+  /** Set when the template has no variables. */
+  readonly constant: string | undefined;
+  readonly evaluate: Getter;
+  readonly usesCaptures: boolean;
+}
+
+const NAME = /[A-Za-z0-9_]/;
+
+export class TemplateError extends PorticoError {
+  constructor(message: string) {
+    super('template', 'config', message);
+  }
+}
+
+export type TemplatePart = string | Getter;
+
+/** Splits a template into literal text and variable getters; throws TemplateError on unknown variables. */
+export function templateParts(source: string): { parts: TemplatePart[]; usesCaptures: boolean } {
+  const parts: TemplatePart[] = [];
+  let lit = '';
+  let usesCaptures = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c !== '$') {
+      lit += c;
+      continue;
+    }
+    let name = '';
+    let j = i + 1;
+    if (source[j] === '{') {
+      const close = source.indexOf('}', j);
+      if (close < 0) throw new TemplateError(`the closing bracket in "${source.slice(j + 1)}" variable is missing`);
+      name = source.slice(j + 1, close);
+      j = close + 1;
+    } else if (j < source.length && /[1-9]/.test(source[j])) {
+      name = source[j];
+      j++;
+    } else {
+      while (j < source.length && NAME.test(source[j])) name += source[j++];
+    }
+    if (name === '') throw new TemplateError('invalid variable name');
+    let getter: Getter | undefined;
+    if (/^[0-9]$/.test(name)) {
+      getter = captureGetter(Number(name));
+      usesCaptures = true;
+    } else {
+      getter = lookupVariable(name);
+    }
+    if (!getter) throw new TemplateError(`unknown "${name}" variable`);
+    if (lit) parts.push(lit);
+    lit = '';
+    parts.push(getter);
+    i = j - 1;
+  }
+  if (lit) parts.push(lit);
+  return { parts, usesCaptures };
+}
+
+export function compileTemplate(source: string): Template {
+  const { parts, usesCaptures } = templateParts(source);
+  if (parts.length === 0) return { source, constant: '', evaluate: () => '', usesCaptures };
+  if (parts.length === 1 && typeof parts[0] === 'string') {
+    const k = parts[0];
+    return { source, constant: k, evaluate: () => k, usesCaptures };
+  }
+  if (parts.length === 1) return { source, constant: undefined, evaluate: parts[0] as Getter, usesCaptures };
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    const ga: Getter = typeof a === 'string' ? () => a : a;
+    const gb: Getter = typeof b === 'string' ? () => b : b;
+    return { source, constant: undefined, evaluate: (s) => ga(s) + gb(s), usesCaptures };
+  }
+  const getters: Getter[] = parts.map((p) => (typeof p === 'string' ? () => p : p));
+  return {
+    source,
+    constant: undefined,
+    evaluate: (s) => {
+      let out = '';
+      for (let k = 0; k < getters.length; k++) out += getters[k](s);
+      return out;
+    },
+    usesCaptures,
+  };
+}

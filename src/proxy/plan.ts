@@ -1,0 +1,206 @@
+// Compiles each location (and `if` block) scope into a LocationPlan: every inherited value resolved once at load,
+// so the request path reads plain fields. Also the per-server plan (names, location tree, server rewrites).
+
+import type { Scope } from '../config/scope.ts';
+import type { Template } from '../core/variables.ts';
+import { ACCESS_RULES, type AccessRule } from '../access/directives.ts';
+import type { AccessLogTarget } from '../observability/access-log.ts';
+import type { ErrorLog } from '../observability/error-log.ts';
+import { LocationTree } from '../routing/locations.ts';
+import {
+  ABSOLUTE_REDIRECT,
+  INTERNAL,
+  LOCATION_MATCH,
+  PORT_IN_REDIRECT,
+  REWRITE_OPS,
+  SERVER_NAME_IN_REDIRECT,
+  SERVER_NAMES,
+  type LocationMatch,
+  type RewriteOp,
+} from '../routing/slots.ts';
+import {
+  AUTOINDEX,
+  AUTOINDEX_EXACT_SIZE,
+  AUTOINDEX_FORMAT,
+  AUTOINDEX_LOCALTIME,
+  DEFAULT_TYPE,
+  DISABLE_SYMLINKS,
+  ETAG,
+  IF_MODIFIED_SINCE,
+  INDEX,
+  LOG_NOT_FOUND,
+  MAX_RANGES,
+  ROOT,
+  TRY_FILES,
+  TYPES,
+  type RootSpec,
+  type TryFiles,
+} from '../static/directives.ts';
+import { compileTemplate } from '../core/variables.ts';
+import { CONTENT, phaseHookFactories, type BuildContext, type ContentHandler, type PhaseHook } from './content.ts';
+import {
+  ADD_HEADERS,
+  CLIENT_BODY_TIMEOUT,
+  CLIENT_MAX_BODY_SIZE,
+  ERROR_PAGES,
+  EXPIRES,
+  LIMIT_RATE,
+  LIMIT_RATE_AFTER,
+  RECURSIVE_ERROR_PAGES,
+  SEND_TIMEOUT,
+  SERVER_TOKENS,
+  type ErrorPage,
+  type Expires,
+  type HeaderAdd,
+} from './core-directives.ts';
+
+export interface LocationPlan {
+  scope: Scope;
+  name: string;
+  match: LocationMatch | undefined;
+  internal: boolean;
+  rewriteOps: RewriteOp[] | undefined;
+  ifPlans: Map<Scope, LocationPlan>;
+  content: ContentHandler | undefined;
+  hooks: PhaseHook[];
+  root: RootSpec;
+  index: Template[];
+  tryFiles: TryFiles | undefined;
+  autoindex: boolean;
+  autoindexFormat: 'html' | 'json' | 'xml' | 'jsonp';
+  autoindexExactSize: boolean;
+  autoindexLocaltime: boolean;
+  types: Map<string, string>;
+  defaultType: string;
+  etag: boolean;
+  ifModifiedSince: 'off' | 'exact' | 'before';
+  maxRanges: number | undefined;
+  disableSymlinks: boolean;
+  logNotFound: boolean;
+  errorPages: Map<number, ErrorPage>;
+  addHeaders: HeaderAdd[];
+  expires: Expires | undefined;
+  access: AccessRule[];
+  accessLogs: AccessLogTarget[];
+  errorLog: ErrorLog;
+  clientMaxBodySize: number;
+  clientBodyTimeout: number;
+  sendTimeout: number;
+  serverTokens: 'on' | 'off' | 'build';
+  absoluteRedirect: boolean;
+  portInRedirect: boolean;
+  serverNameInRedirect: boolean;
+  recursiveErrorPages: boolean;
+  limitRate: number;
+  limitRateAfter: number;
+}
+
+export interface ServerPlan {
+  scope: Scope;
+  names: string[];
+  primaryName: string;
+  locations: LocationTree<LocationPlan>;
+  rewriteOps: RewriteOp[] | undefined;
+  /** The server level's own configuration, used when no location matches. */
+  plan: LocationPlan;
+  ifPlans: Map<Scope, LocationPlan>;
+}
+
+export interface PlanResources {
+  build: BuildContext;
+  accessLogsFor(scope: Scope): AccessLogTarget[];
+  errorLogFor(scope: Scope): ErrorLog;
+}
+
+const DEFAULT_ROOT = compileTemplate('html');
+const DEFAULT_INDEX = [compileTemplate('index.html')];
+
+function contentFor(scope: Scope, res: PlanResources): ContentHandler | undefined {
+  let s: Scope | undefined = scope;
+  while (s && (s.context === 'location-if' || s === scope)) {
+    const f = s.own(CONTENT);
+    if (f) return f.build(s, res.build);
+    if (s.context !== 'location-if') break;
+    s = s.parent;
+  }
+  return undefined;
+}
+
+export function compileLocation(scope: Scope, res: PlanResources): LocationPlan {
+  const match = scope.own(LOCATION_MATCH);
+  const pages = new Map<number, ErrorPage>();
+  for (const p of scope.get(ERROR_PAGES) ?? []) for (const code of p.codes) if (!pages.has(code)) pages.set(code, p);
+  const plan: LocationPlan = {
+    scope,
+    name: match ? `${match.modifier ? match.modifier + ' ' : ''}${match.pattern}` : '',
+    match,
+    internal: scope.own(INTERNAL) ?? false,
+    rewriteOps: scope.own(REWRITE_OPS),
+    ifPlans: new Map(),
+    content: contentFor(scope, res),
+    hooks: [],
+    root: scope.get(ROOT) ?? { kind: 'root', path: DEFAULT_ROOT },
+    index: scope.get(INDEX) ?? DEFAULT_INDEX,
+    tryFiles: scope.context === 'location-if' ? undefined : scope.own(TRY_FILES),
+    autoindex: scope.get(AUTOINDEX) ?? false,
+    autoindexFormat: scope.get(AUTOINDEX_FORMAT) ?? 'html',
+    autoindexExactSize: scope.get(AUTOINDEX_EXACT_SIZE) ?? true,
+    autoindexLocaltime: scope.get(AUTOINDEX_LOCALTIME) ?? false,
+    types: scope.get(TYPES) ?? new Map([['html', 'text/html'], ['gif', 'image/gif'], ['jpg', 'image/jpeg']]),
+    defaultType: scope.get(DEFAULT_TYPE) ?? 'text/plain',
+    etag: scope.get(ETAG) ?? true,
+    ifModifiedSince: scope.get(IF_MODIFIED_SINCE) ?? 'exact',
+    maxRanges: scope.get(MAX_RANGES),
+    disableSymlinks: scope.get(DISABLE_SYMLINKS) ?? false,
+    logNotFound: scope.get(LOG_NOT_FOUND) ?? true,
+    errorPages: pages,
+    addHeaders: scope.get(ADD_HEADERS) ?? [],
+    expires: scope.get(EXPIRES),
+    access: scope.get(ACCESS_RULES) ?? [],
+    accessLogs: res.accessLogsFor(scope),
+    errorLog: res.errorLogFor(scope),
+    clientMaxBodySize: scope.get(CLIENT_MAX_BODY_SIZE) ?? 1024 * 1024,
+    clientBodyTimeout: scope.get(CLIENT_BODY_TIMEOUT) ?? 60_000,
+    sendTimeout: scope.get(SEND_TIMEOUT) ?? 60_000,
+    serverTokens: scope.get(SERVER_TOKENS) ?? 'on',
+    absoluteRedirect: scope.get(ABSOLUTE_REDIRECT) ?? true,
+    portInRedirect: scope.get(PORT_IN_REDIRECT) ?? true,
+    serverNameInRedirect: scope.get(SERVER_NAME_IN_REDIRECT) ?? false,
+    recursiveErrorPages: scope.get(RECURSIVE_ERROR_PAGES) ?? false,
+    limitRate: scope.get(LIMIT_RATE) ?? 0,
+    limitRateAfter: scope.get(LIMIT_RATE_AFTER) ?? 0,
+  };
+  for (const f of phaseHookFactories()) {
+    const h = f.build(scope, res.build);
+    if (h) plan.hooks.push(h);
+  }
+  for (const op of plan.rewriteOps ?? []) {
+    if (op.kind === 'if') plan.ifPlans.set(op.scope, compileLocation(op.scope, res));
+  }
+  return plan;
+}
+
+function addLocations(tree: LocationTree<LocationPlan>, scope: Scope, parent: LocationPlan | undefined, res: PlanResources): void {
+  for (const child of scope.children) {
+    if (child.context !== 'location') continue;
+    const plan = compileLocation(child, res);
+    tree.add(plan.match as LocationMatch, plan, parent);
+    addLocations(tree, child, plan, res);
+  }
+}
+
+export function compileServer(scope: Scope, res: PlanResources): ServerPlan {
+  const names = scope.own(SERVER_NAMES) ?? [''];
+  const locations = new LocationTree<LocationPlan>();
+  addLocations(locations, scope, undefined, res);
+  const plan = compileLocation(scope, res);
+  return {
+    scope,
+    names,
+    primaryName: names.find((n) => !n.startsWith('~')) ?? '',
+    locations,
+    rewriteOps: scope.own(REWRITE_OPS),
+    plan,
+    ifPlans: plan.ifPlans,
+  };
+}

@@ -1,0 +1,167 @@
+// Builds the serving runtime from a loaded configuration: compiled server and location plans grouped per listening
+// address (with nginx's default-server rules), log files opened once and shared by path. A runtime is immutable;
+// a reload builds a new one and the listeners swap to it, while requests in flight keep the old.
+
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../config/errors.ts';
+import type { Scope } from '../config/scope.ts';
+import { AccessLogFile, compileLogFormat, COMBINED, type AccessLogTarget, type LogFormat } from '../observability/access-log.ts';
+import { ACCESS_LOGS, ERROR_LOG, LOG_FORMATS } from '../observability/directives.ts';
+import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
+import { ServerNameTable } from '../routing/server-names.ts';
+import { HTTP2, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
+import type { BuildContext } from './content.ts';
+import { compileServer, type PlanResources, type ServerPlan } from './plan.ts';
+import type { RequestSession } from './session.ts';
+
+export interface ListenerRuntime {
+  key: string;
+  prefix: string;
+  spec: ListenSpec;
+  addr: string;
+  port: string;
+  ssl: boolean;
+  http2: boolean;
+  servers: ServerPlan[];
+  names: ServerNameTable<ServerPlan>;
+  defaultServer: ServerPlan;
+  mergeSlashes: boolean;
+  onRequestDone: ((s: RequestSession) => void) | undefined;
+}
+
+export interface HttpRuntime {
+  listeners: Map<string, ListenerRuntime>;
+  servers: ServerPlan[];
+  mainErrorLog: ErrorLog;
+  shared: Map<string, unknown>;
+  reopenLogs(): void;
+  close(): Promise<void>;
+}
+
+export function listenKey(l: ListenSpec): string {
+  if (l.unix !== undefined) return `unix:${l.unix}`;
+  return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+}
+
+export interface RuntimeOptions {
+  prefix: string;
+  main: Scope;
+  defaultErrorLog: ErrorLogTarget;
+  openFiles: boolean;
+  alsoStderr?: boolean;
+  defaultListenPort: number;
+}
+
+export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
+  const resolvePath = (p: string) => (p === 'stderr' || isAbsolute(p) ? p : resolve(opts.prefix, p));
+  const http = opts.main.children.find((c) => c.context === 'http');
+  const errorLogs = new Map<string, ErrorLog>();
+  const accessFiles = new Map<string, AccessLogFile>();
+  const closers: (() => void | Promise<void>)[] = [];
+  const shared = new Map<string, unknown>();
+
+  const errorLogFor = (scope: Scope): ErrorLog => {
+    const t = scope.get(ERROR_LOG) ?? opts.defaultErrorLog;
+    const path = resolvePath(t.path);
+    const key = `${path}|${t.level}|${t.json}`;
+    let log = errorLogs.get(key);
+    if (!log) {
+      log = new ErrorLog({ ...t, path: opts.openFiles ? path : 'stderr' }, { alsoStderr: opts.alsoStderr });
+      errorLogs.set(key, log);
+    }
+    return log;
+  };
+  const mainErrorLog = errorLogFor(opts.main);
+  const formats = new Map<string, LogFormat>([['combined', compileLogFormat('combined', 'default', COMBINED)]]);
+  for (const [k, v] of http?.own(LOG_FORMATS) ?? []) formats.set(k, v);
+
+  const accessLogsFor = (scope: Scope): AccessLogTarget[] => {
+    const specs = scope.get(ACCESS_LOGS) ?? [{ path: 'logs/access.log', format: 'combined', buffer: 0, condition: undefined, origin: scope.origin }];
+    if (specs === 'off') return [];
+    return specs.map((spec) => {
+      const format = formats.get(spec.format);
+      if (!format) throw new ConfigError(`unknown log format "${spec.format}"`, spec.origin.file, spec.origin.line);
+      if (!opts.openFiles) return { file: undefined as unknown as AccessLogFile, format, condition: spec.condition };
+      const path = resolvePath(spec.path);
+      let file = accessFiles.get(path);
+      if (!file) {
+        file = new AccessLogFile(path, spec.buffer);
+        accessFiles.set(path, file);
+      }
+      return { file, format, condition: spec.condition };
+    });
+  };
+
+  const build: BuildContext = { prefix: opts.prefix, resolvePath, shared, http, onClose: (fn) => closers.push(fn) };
+  const res: PlanResources = { build, accessLogsFor, errorLogFor };
+  const listeners = new Map<string, ListenerRuntime>();
+  const servers: ServerPlan[] = [];
+
+  for (const scope of http?.children ?? []) {
+    if (scope.context !== 'server') continue;
+    const plan = compileServer(scope, res);
+    servers.push(plan);
+    const listens = scope.own(LISTEN) ?? [
+      {
+        host: '0.0.0.0',
+        port: opts.defaultListenPort,
+        unix: undefined,
+        ssl: false,
+        http2: false,
+        defaultServer: false,
+        reuseport: false,
+        backlog: 511,
+        ipv6only: true,
+        origin: scope.origin,
+      },
+    ];
+    for (const l of listens) {
+      const key = listenKey(l);
+      let lr = listeners.get(key);
+      if (!lr) {
+        lr = {
+          key,
+          prefix: opts.prefix,
+          spec: l,
+          addr: l.unix !== undefined ? 'unix:' : l.host,
+          port: l.unix !== undefined ? '' : String(l.port),
+          ssl: l.ssl,
+          http2: l.http2 || (l.ssl && (scope.get(HTTP2) ?? false)),
+          servers: [],
+          names: new ServerNameTable(),
+          defaultServer: plan,
+          mergeSlashes: scope.get(MERGE_SLASHES) ?? true,
+          onRequestDone: undefined,
+        };
+        listeners.set(key, lr);
+      } else {
+        if (l.defaultServer && lr.spec.defaultServer) throw new ConfigError(`a duplicate default server for ${key}`, l.origin.file, l.origin.line);
+        lr.ssl ||= l.ssl;
+        lr.http2 ||= l.http2 || (l.ssl && (scope.get(HTTP2) ?? false));
+        if (l.defaultServer) {
+          lr.spec = { ...lr.spec, defaultServer: true, reuseport: lr.spec.reuseport || l.reuseport, backlog: l.backlog };
+          lr.defaultServer = plan;
+        }
+      }
+      if (lr.servers.includes(plan)) continue;
+      lr.servers.push(plan);
+      for (const n of plan.names) if (n !== '') lr.names.add(n, plan);
+    }
+  }
+
+  return {
+    listeners,
+    servers,
+    mainErrorLog,
+    shared,
+    reopenLogs() {
+      for (const l of errorLogs.values()) l.reopen();
+      for (const f of accessFiles.values()) f.reopen();
+    },
+    async close() {
+      for (const c of closers) await c();
+      for (const f of accessFiles.values()) await f.close();
+      for (const l of errorLogs.values()) await l.close();
+    },
+  };
+}

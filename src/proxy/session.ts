@@ -1,0 +1,355 @@
+// One request's journey through the phases: server rewrites, location selection (internal redirects re-enter,
+// at most 10), location rewrites and `if`, access, phase hooks, content; error_page and the final response filter
+// (Server, add_header, expires) on every exit; the access log when the response ends.
+// Not the producer of bodies: content handlers (files, upstreams) are plugged in per location.
+
+import type { IncomingMessage } from 'node:http';
+import type { DownstreamRequest, DownstreamResponse, Session, UpstreamFacts } from '../core/session.ts';
+import { accessAllowed } from '../access/check.ts';
+import { writeAccessLogs } from '../observability/access-log.ts';
+import type { Level } from '../observability/error-log.ts';
+import { normalizePath, splitTarget } from '../routing/uri.ts';
+import type { LocationPlan, ServerPlan } from './plan.ts';
+import { runRewrites } from './rewrite.ts';
+import { errorBody } from './status-pages.ts';
+import { serveStatic } from './static-content.ts';
+import type { ListenerRuntime } from './runtime.ts';
+import { requestLine } from './variables.ts';
+
+export type OutHeaders = [string, string][];
+
+const ADD_HEADER_CODES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
+const MAX_INTERNAL_REDIRECTS = 10;
+let requestCounter = 0;
+
+export class RequestSession implements Session {
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  readonly id: string;
+  readonly start: number;
+  readonly scheme: 'http' | 'https';
+  readonly serverAddr: string;
+  readonly serverPort: string;
+  readonly remotePort: string;
+  remoteAddr: string;
+  readonly connection: number;
+  readonly connectionRequests: number;
+  readonly protocol: string;
+  method: string;
+  readonly requestUri: string;
+  uri = '';
+  args = '';
+  host = '';
+  serverName = '';
+  documentRoot = '';
+  requestFilename = '';
+  captures: string[] | undefined = undefined;
+  vars = new Map<string, string>();
+  status = 0;
+  bodyBytesSent = 0;
+  headerBytesSent = 0;
+  upstream: UpstreamFacts | undefined = undefined;
+  cacheStatus = '';
+  fastcgiScriptName = '';
+  fastcgiPathInfo = '';
+  limitRate = 0;
+
+  readonly listener: ListenerRuntime;
+  server!: ServerPlan;
+  plan!: LocationPlan;
+  internalRedirects = 0;
+  internal = false;
+  errorPageDepth = 0;
+  headSent = false;
+  done = false;
+  private logged = false;
+
+  constructor(listener: ListenerRuntime, req: DownstreamRequest, res: DownstreamResponse, connection: number, connectionRequests: number) {
+    this.listener = listener;
+    this.req = req;
+    this.res = res;
+    this.start = performance.now();
+    this.id = (++requestCounter).toString(16).padStart(8, '0') + process.pid.toString(16);
+    this.scheme = listener.ssl ? 'https' : 'http';
+    const sock = (req as IncomingMessage).socket;
+    this.serverAddr = listener.addr;
+    this.serverPort = listener.port;
+    this.remoteAddr = sock?.remoteAddress ?? '';
+    if (this.remoteAddr.startsWith('::ffff:')) this.remoteAddr = this.remoteAddr.slice(7);
+    this.remotePort = String(sock?.remotePort ?? '');
+    this.connection = connection;
+    this.connectionRequests = connectionRequests;
+    this.protocol = req.httpVersion === '2.0' ? 'HTTP/2.0' : `HTTP/${req.httpVersion}`;
+    this.method = req.method ?? 'GET';
+    this.requestUri = req.url ?? '/';
+    res.once('finish', () => this.finished());
+    res.once('close', () => this.finished());
+  }
+
+  log(level: Level, message: string): void {
+    const plan = this.plan ?? this.server?.plan ?? this.listener.defaultServer.plan;
+    const log = plan.errorLog;
+    if (!log.enabled(level)) return;
+    log.log(level, message, {
+      connection: this.connection,
+      client: this.remoteAddr,
+      server: this.serverName,
+      request: requestLine(this),
+      host: this.host || undefined,
+      upstream: this.upstream?.addr[this.upstream.addr.length - 1],
+    });
+  }
+
+  /** Entry point: the server has been chosen by the listener. */
+  run(server: ServerPlan, host: string): void {
+    this.server = server;
+    this.plan = server.plan;
+    this.serverName = server.primaryName;
+    this.host = host || server.primaryName;
+    const t = splitTarget(this.requestUri);
+    const path = t && normalizePath(t.path, this.listener.mergeSlashes);
+    if (!t || path === undefined) {
+      this.log('info', `client sent invalid request target "${this.requestUri}"`);
+      return this.finalize(400);
+    }
+    this.uri = path;
+    this.args = t.args;
+    if (server.rewriteOps) {
+      const r = runRewrites(this, server.rewriteOps, server.plan);
+      if (r === 'done') return;
+    }
+    this.findAndRun();
+  }
+
+  findAndRun(): void {
+    for (;;) {
+      const found = this.server.locations.find(this.uri);
+      this.plan = found ? found.value : this.server.plan;
+      if (found?.captures) this.captures = found.captures;
+      if (found?.groups) for (const k in found.groups) this.vars.set(k.toLowerCase(), found.groups[k] ?? '');
+      if (this.plan.rewriteOps && this.plan !== this.server.plan) {
+        const r = runRewrites(this, this.plan.rewriteOps, this.plan);
+        if (r === 'done') return;
+        if (r === 'last') {
+          if (++this.internalRedirects > MAX_INTERNAL_REDIRECTS) {
+            this.log('error', `rewrite or internal redirection cycle while processing "${this.uri}"`);
+            return this.finalize(500);
+          }
+          continue;
+        }
+      }
+      break;
+    }
+    this.runPlan();
+  }
+
+  runPlan(): void {
+    const plan = this.plan;
+    if (plan.internal && !this.internal) return this.finalize(404);
+    if (plan.access.length > 0 && !accessAllowed(plan.access, this.remoteAddr)) {
+      this.log('error', `access forbidden by rule`);
+      return this.finalize(403);
+    }
+    if (plan.hooks.length > 0) return void this.runHooks(0);
+    this.runContent();
+  }
+
+  private async runHooks(from: number): Promise<void> {
+    try {
+      for (let i = from; i < this.plan.hooks.length; i++) if (await this.plan.hooks[i](this)) return;
+      this.runContent();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  runContent(): void {
+    const len = this.req.headers['content-length'];
+    if (len !== undefined && this.plan.clientMaxBodySize > 0 && Number(len) > this.plan.clientMaxBodySize) {
+      this.log('error', `client intended to send too large body: ${len} bytes`);
+      return this.finalize(413);
+    }
+    try {
+      if (this.plan.content) this.plan.content(this);
+      else serveStatic(this);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  fail(e: unknown): void {
+    this.log('alert', `unexpected error: ${(e as Error)?.stack ?? String(e)}`);
+    if (!this.headSent) this.finalize(500);
+    else this.res.destroy();
+  }
+
+  /** Internal redirect to a URI (error_page, try_files fallback, index): re-runs location selection. */
+  internalRedirect(uri: string): void {
+    if (++this.internalRedirects > MAX_INTERNAL_REDIRECTS) {
+      this.log('error', `rewrite or internal redirection cycle while internally redirecting to "${uri}"`);
+      return this.finalize(500);
+    }
+    const q = uri.indexOf('?');
+    if (q >= 0) {
+      this.args = uri.slice(q + 1);
+      uri = uri.slice(0, q);
+    }
+    this.uri = uri;
+    this.internal = true;
+    this.captures = undefined;
+    this.findAndRun();
+  }
+
+  namedRedirect(name: string): void {
+    const plan = this.server.locations.findNamed(name);
+    if (!plan) {
+      this.log('error', `could not find named location "${name}"`);
+      return this.finalize(500);
+    }
+    if (++this.internalRedirects > MAX_INTERNAL_REDIRECTS) return this.finalize(500);
+    this.internal = true;
+    this.plan = plan;
+    if (plan.rewriteOps) {
+      const r = runRewrites(this, plan.rewriteOps, plan);
+      if (r === 'done') return;
+      if (r === 'last') return this.findAndRun();
+    }
+    this.runPlan();
+  }
+
+  /** Ends the request with a status nginx would produce itself: error_page applies, else the stock page. */
+  finalize(status: number, location?: string): void {
+    if (this.headSent || this.done) {
+      if (!this.res.writableEnded) this.res.end();
+      return;
+    }
+    if (status === 444) {
+      this.status = 444;
+      this.done = true;
+      this.res.destroy();
+      return;
+    }
+    const page = this.plan.errorPages.get(status);
+    if (page && (this.errorPageDepth === 0 || this.plan.recursiveErrorPages) && this.errorPageDepth < MAX_INTERNAL_REDIRECTS) {
+      this.errorPageDepth++;
+      return this.errorPage(status, page.override, page.target.evaluate(this));
+    }
+    const headers: OutHeaders = [];
+    if (location !== undefined) headers.push(['location', location]);
+    this.respond(status, headers, this.method === 'HEAD' || status === 204 || status === 304 ? undefined : errorBody(status, this.plan.serverTokens), 'text/html');
+  }
+
+  private errorPage(status: number, override: number | undefined, target: string): void {
+    if (target.startsWith('@')) {
+      this.status = override === undefined ? status : override;
+      this.errorStatus = override === 0 ? 0 : (override ?? status);
+      return this.namedRedirect(target);
+    }
+    if (/^https?:\/\//.test(target) || (!target.startsWith('/') && target.includes('://'))) {
+      const code = override && override >= 301 && override <= 308 ? override : 302;
+      this.respond(code, [['location', target]], errorBody(code, this.plan.serverTokens), 'text/html');
+      return;
+    }
+    this.errorStatus = override === 0 ? 0 : (override ?? status);
+    if (this.method !== 'HEAD') this.method = 'GET';
+    this.internalRedirect(target);
+  }
+
+  /** Status that error_page imposed on the response of its redirect target (0 = keep the target's). */
+  errorStatus: number | undefined = undefined;
+
+  effectiveStatus(status: number): number {
+    if (this.errorStatus === undefined || this.errorStatus === 0) return status;
+    return status >= 200 && status < 300 ? this.errorStatus : status;
+  }
+
+  /** Sends a complete response with a small in-memory body. */
+  respond(status: number, headers: OutHeaders, body: string | Buffer | undefined, contentType?: string): void {
+    if (body !== undefined && contentType !== undefined) headers.push(['content-type', contentType]);
+    const buf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+    headers.push(['content-length', String(buf ? buf.length : 0)]);
+    this.sendHead(status, headers);
+    if (buf && this.method !== 'HEAD') {
+      this.bodyBytesSent = buf.length;
+      this.res.end(buf);
+    } else this.res.end();
+    this.done = true;
+  }
+
+  /** Applies the header filter (Server, add_header, expires) and writes the status line and headers. */
+  sendHead(status: number, headers: OutHeaders): void {
+    status = this.effectiveStatus(status);
+    this.status = status;
+    this.headSent = true;
+    const plan = this.plan;
+    const out: Record<string, string | string[]> = {};
+    out['server'] = plan.serverTokens === 'off' ? 'portico' : 'portico/0.1.0';
+    for (const [k, v] of headers) {
+      const name = k.toLowerCase();
+      const prev = out[name];
+      if (prev === undefined) out[name] = v;
+      else if (Array.isArray(prev)) prev.push(v);
+      else out[name] = [prev, v];
+    }
+    if (plan.expires && ADD_HEADER_CODES.has(status)) applyExpires(out, plan.expires);
+    if (plan.addHeaders.length > 0) {
+      const ok = ADD_HEADER_CODES.has(status);
+      for (const h of plan.addHeaders) {
+        if (!ok && !h.always) continue;
+        const v = h.value.evaluate(this);
+        if (v === '') continue;
+        const name = h.name.toLowerCase();
+        const prev = out[name];
+        if (prev === undefined) out[name] = v;
+        else if (Array.isArray(prev)) prev.push(v);
+        else out[name] = [prev, v];
+      }
+    }
+    if (this.res.headersSent) return;
+    try {
+      (this.res as { writeHead(s: number, h: Record<string, string | string[]>): void }).writeHead(status, out);
+    } catch (e) {
+      this.log('error', `invalid response header: ${(e as Error).message}`);
+      (this.res as { writeHead(s: number): void }).writeHead(502);
+    }
+  }
+
+  private finished(): void {
+    if (this.logged) return;
+    this.logged = true;
+    this.done = true;
+    if (!this.res.writableFinished && this.status === 0) this.status = 499;
+    else if (!this.headSent && this.status === 0) this.status = 499;
+    const plan = this.plan ?? this.listener.defaultServer.plan;
+    if (plan.accessLogs.length > 0) writeAccessLogs(plan.accessLogs, this);
+    this.listener.onRequestDone?.(this);
+  }
+}
+
+function applyExpires(out: Record<string, string | string[]>, e: NonNullable<LocationPlan['expires']>): void {
+  if (e.kind === 'off') return;
+  const now = Date.now();
+  if (e.kind === 'epoch') {
+    out['expires'] = 'Thu, 01 Jan 1970 00:00:01 GMT';
+    out['cache-control'] = 'no-cache';
+    return;
+  }
+  if (e.kind === 'max') {
+    out['expires'] = 'Thu, 31 Dec 2037 23:55:55 GMT';
+    out['cache-control'] = 'max-age=315360000';
+    return;
+  }
+  let at: number;
+  if (e.kind === 'daily') {
+    const d = new Date(now);
+    d.setHours(0, 0, 0, 0);
+    at = d.getTime() + e.ms;
+    if (at <= now) at += 86_400_000;
+  } else {
+    const base = e.modified && typeof out['last-modified'] === 'string' ? Date.parse(out['last-modified']) : now;
+    at = base + e.ms;
+  }
+  out['expires'] = new Date(at).toUTCString();
+  const maxAge = Math.floor((at - now) / 1000);
+  out['cache-control'] = maxAge <= 0 ? 'no-cache' : `max-age=${maxAge}`;
+}

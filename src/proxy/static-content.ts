@@ -1,0 +1,166 @@
+// The content phase for locations without a content module, as nginx's try_files, index, autoindex and static
+// handlers chain: try_files picks a file or falls back; a directory URI tries index files (internal redirect),
+// then autoindex, else 403; a file is served with conditional and range handling, streamed with backpressure.
+
+import { close } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { isPorticoError } from '../core/errors.ts';
+import { autoindex } from '../static/autoindex.ts';
+import { planFileResponse } from '../static/file-response.ts';
+import { MimeTypes, uriExtension } from '../static/mime.ts';
+import { openStaticPath } from '../static/open-file.ts';
+import { mapUriToPath, type DocumentBase } from '../static/safe-path.ts';
+import { STATIC_ERROR_STATUS, type StaticErrorCode } from '../static/static-errors.ts';
+import { streamFile } from '../static/stream-file.ts';
+import type { LocationPlan } from './plan.ts';
+import { absoluteLocation } from './rewrite.ts';
+import type { OutHeaders, RequestSession } from './session.ts';
+import { argValue } from './variables.ts';
+
+const mimeCache = new WeakMap<LocationPlan, MimeTypes>();
+
+function mimeFor(plan: LocationPlan): MimeTypes {
+  let m = mimeCache.get(plan);
+  if (!m) {
+    m = new MimeTypes(plan.types);
+    mimeCache.set(plan, m);
+  }
+  return m;
+}
+
+function documentBase(s: RequestSession): DocumentBase {
+  const plan = s.plan;
+  const p = plan.root.path.evaluate(s);
+  const abs = isAbsolute(p) ? p : resolve(s.listener.prefix, p);
+  if (plan.root.kind === 'alias') {
+    const m = plan.match;
+    if (!m || m.modifier === '~' || m.modifier === '~*') return { alias: abs, locationPrefix: '' };
+    const tail = p.endsWith('/') && !abs.endsWith('/') ? abs + '/' : abs;
+    return { alias: tail, locationPrefix: m.pattern };
+  }
+  return { root: abs };
+}
+
+/** Maps a URI to a file path with the location's root or alias; sets $document_root and $request_filename. */
+export function mapPath(s: RequestSession, uri: string): string | undefined {
+  const base = documentBase(s);
+  s.documentRoot = 'root' in base ? base.root : base.alias;
+  try {
+    if ('alias' in base && base.locationPrefix === '') return base.alias;
+    const path = mapUriToPath(uri, base);
+    s.requestFilename = path;
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+function statusOf(e: unknown): number {
+  if (isPorticoError(e)) return STATIC_ERROR_STATUS[e.code as StaticErrorCode] ?? 500;
+  return 500;
+}
+
+async function tryFiles(s: RequestSession): Promise<boolean> {
+  const tf = s.plan.tryFiles;
+  if (!tf) return false;
+  for (const t of tf.files) {
+    const value = t.evaluate(s);
+    const dir = value.endsWith('/');
+    const path = mapPath(s, value);
+    if (path === undefined) continue;
+    try {
+      const st = await stat(path);
+      if (dir ? st.isDirectory() : st.isFile()) {
+        s.uri = value;
+        return false;
+      }
+    } catch {}
+  }
+  const fb = tf.fallback;
+  if (fb.kind === 'code') s.finalize(fb.code);
+  else if (fb.kind === 'named') s.namedRedirect(fb.name);
+  else s.internalRedirect(fb.uri.evaluate(s));
+  return true;
+}
+
+async function index(s: RequestSession): Promise<void> {
+  const dirPath = mapPath(s, s.uri);
+  if (dirPath === undefined) return s.finalize(400);
+  for (const t of s.plan.index) {
+    const name = t.evaluate(s);
+    const target = name.startsWith('/') ? name : s.uri + name;
+    const path = name.startsWith('/') ? mapPath(s, name) : dirPath + name;
+    if (path === undefined) continue;
+    try {
+      const st = await stat(path);
+      if (st.isFile() || st.isDirectory()) return s.internalRedirect(s.args ? `${target}?${s.args}` : target);
+    } catch {}
+  }
+  if (s.plan.autoindex) return listing(s, dirPath);
+  try {
+    const st = await stat(dirPath);
+    if (st.isDirectory()) {
+      s.log('error', `directory index of "${dirPath}" is forbidden`);
+      return s.finalize(403);
+    }
+  } catch {}
+  if (s.plan.logNotFound) s.log('error', `"${dirPath}index.html" is not found (2: No such file or directory)`);
+  s.finalize(404);
+}
+
+async function listing(s: RequestSession, dirPath: string): Promise<void> {
+  try {
+    const page = await autoindex(dirPath, s.uri, {
+      format: s.plan.autoindexFormat,
+      exactSize: s.plan.autoindexExactSize,
+      localtime: s.plan.autoindexLocaltime,
+      callback: argValue(s.args, 'callback'),
+    });
+    s.respond(200, [], page.body, page.charset ? `${page.contentType}; charset=${page.charset}` : page.contentType);
+  } catch (e) {
+    s.finalize(statusOf(e));
+  }
+}
+
+export function serveStatic(s: RequestSession): void {
+  void serve(s).catch((e) => s.fail(e));
+}
+
+async function serve(s: RequestSession): Promise<void> {
+  if (await tryFiles(s)) return;
+  if (s.uri.endsWith('/')) {
+    if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
+    return index(s);
+  }
+  if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
+  const path = mapPath(s, s.uri);
+  if (path === undefined) return s.finalize(404);
+  let opened;
+  try {
+    opened = await openStaticPath(path, { mode: s.plan.disableSymlinks ? 'on' : 'off' });
+  } catch (e) {
+    const status = statusOf(e);
+    if (status !== 404 || s.plan.logNotFound) s.log('error', `open() "${path}" failed (${(e as Error).message})`);
+    return s.finalize(status);
+  }
+  if (opened.kind === 'directory') {
+    const loc = s.uri + '/' + (s.args ? `?${s.args}` : '');
+    return s.finalize(301, absoluteLocation(s, loc));
+  }
+  const type = mimeFor(s.plan).lookup(uriExtension(s.uri)) ?? s.plan.defaultType;
+  const plan = planFileResponse(s.method as 'GET' | 'HEAD', s.req.headers as Record<string, string>, opened.stats, {
+    etag: s.plan.etag,
+    ifModifiedSince: s.plan.ifModifiedSince,
+    maxRanges: s.plan.maxRanges,
+    contentType: type,
+  });
+  if (plan.errorPage) {
+    close(opened.fd, () => undefined);
+    return s.finalize(plan.status);
+  }
+  s.sendHead(plan.status, plan.headers as OutHeaders);
+  const result = await streamFile(s.res, plan, opened.fd);
+  s.bodyBytesSent = result.bytesSent;
+  if (result.outcome === 'failed') s.log('error', `reading "${path}" failed: ${result.error?.message}`);
+}

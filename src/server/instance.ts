@@ -1,0 +1,156 @@
+// A running Portico: loads and validates the configuration, builds the runtime, binds listeners, writes the pid
+// file once every listener is bound, and reacts to nginx's signals (TERM/INT fast stop, QUIT graceful stop,
+// HUP reload that keeps the old configuration when the new one is broken, USR1 log reopen).
+
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Scope } from '../config/scope.ts';
+import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
+import { buildRuntime, type HttpRuntime, type ListenerRuntime } from '../proxy/runtime.ts';
+import { loadConfig, type LoadedConfig } from './config-load.ts';
+import { ListenerSet } from './listeners.ts';
+import { DAEMON, PID_FILE, WORKER_SHUTDOWN_TIMEOUT } from './main-directives.ts';
+import { buildListenerTls } from './tls-contexts.ts';
+import { ERROR_LOG } from '../observability/directives.ts';
+
+export interface InstanceOptions {
+  prefix: string;
+  confFile: string;
+  globals?: string;
+  errorLogOverride?: string;
+}
+
+export const DEFAULT_PID = 'logs/portico.pid';
+export const DEFAULT_ERROR_LOG = 'logs/error.log';
+
+export function resolveIn(prefix: string, p: string): string {
+  return p === 'stderr' || isAbsolute(p) ? p : resolve(prefix, p);
+}
+
+export function pidPathOf(main: Scope, prefix: string): string {
+  return resolveIn(prefix, main.get(PID_FILE) ?? DEFAULT_PID);
+}
+
+export function errorLogTarget(main: Scope, opts: InstanceOptions): ErrorLogTarget {
+  const configured = main.get(ERROR_LOG);
+  if (opts.errorLogOverride) return { path: resolveIn(opts.prefix, opts.errorLogOverride), level: configured?.level ?? 'error', json: configured?.json ?? false };
+  return configured ?? { path: DEFAULT_ERROR_LOG, level: 'error', json: false };
+}
+
+/** Builds everything a configuration needs short of binding sockets; `openFiles: false` is `-t`. */
+export function prepare(opts: InstanceOptions, openFiles: boolean): { loaded: LoadedConfig; runtime: HttpRuntime } {
+  const loaded = loadConfig({ confFile: opts.confFile, prefix: opts.prefix, globals: opts.globals });
+  const target = errorLogTarget(loaded.main, opts);
+  const runtime = buildRuntime({
+    prefix: opts.prefix,
+    main: loaded.main,
+    defaultErrorLog: target,
+    openFiles,
+    alsoStderr: false,
+    defaultListenPort: process.getuid?.() === 0 ? 80 : 8000,
+  });
+  const confDir = dirname(loaded.confFile);
+  for (const lr of runtime.listeners.values()) if (lr.ssl) buildListenerTls(lr, (p) => resolveIn(confDir, p), undefined);
+  return { loaded, runtime };
+}
+
+export class Instance {
+  readonly opts: InstanceOptions;
+  private loaded!: LoadedConfig;
+  private runtime!: HttpRuntime;
+  private readonly listeners = new ListenerSet();
+  private pidPath: string | undefined;
+  private log!: ErrorLog;
+  private stopping = false;
+
+  constructor(opts: InstanceOptions) {
+    this.opts = opts;
+  }
+
+  get errorLog(): ErrorLog {
+    return this.log;
+  }
+
+  get daemon(): boolean {
+    return this.loaded.main.get(DAEMON) ?? false;
+  }
+
+  private graceMs(): number {
+    return this.loaded.main.get(WORKER_SHUTDOWN_TIMEOUT) ?? 0;
+  }
+
+  load(): void {
+    const { loaded, runtime } = prepare(this.opts, true);
+    this.loaded = loaded;
+    this.runtime = runtime;
+    this.log = runtime.mainErrorLog;
+  }
+
+  private tlsFor(lr: ListenerRuntime) {
+    const t = buildListenerTls(lr, (p) => resolveIn(dirname(this.loaded.confFile), p), undefined);
+    for (const w of t.warnings) this.log.log('warn', w);
+    return t;
+  }
+
+  async start(): Promise<void> {
+    await this.listeners.apply(this.runtime, (lr) => this.tlsFor(lr), (m) => this.log.log('error', m), this.graceMs());
+    this.pidPath = pidPathOf(this.loaded.main, this.opts.prefix);
+    mkdirSync(dirname(this.pidPath), { recursive: true });
+    writeFileSync(this.pidPath, `${process.pid}\n`);
+    this.log.log('notice', `start worker processes`);
+    this.installSignals();
+  }
+
+  private installSignals(): void {
+    process.on('SIGTERM', () => void this.stop(false));
+    process.on('SIGINT', () => void this.stop(false));
+    process.on('SIGQUIT', () => void this.stop(true));
+    process.on('SIGHUP', () => void this.reload());
+    process.on('SIGUSR1', () => this.reopen());
+  }
+
+  async reload(): Promise<boolean> {
+    this.log.log('notice', 'signal 1 (SIGHUP) received, reconfiguring');
+    let next: { loaded: LoadedConfig; runtime: HttpRuntime };
+    try {
+      next = prepare(this.opts, true);
+    } catch (e) {
+      this.log.log('emerg', (e as Error).message);
+      return false;
+    }
+    const old = this.runtime;
+    try {
+      await this.listeners.apply(next.runtime, (lr) => buildListenerTls(lr, (p) => resolveIn(dirname(next.loaded.confFile), p), undefined), (m) => next.runtime.mainErrorLog.log('error', m), this.graceMs());
+    } catch (e) {
+      this.log.log('emerg', (e as Error).message);
+      await next.runtime.close();
+      return false;
+    }
+    this.loaded = next.loaded;
+    this.runtime = next.runtime;
+    this.log = next.runtime.mainErrorLog;
+    this.log.log('notice', 'reconfiguring done');
+    setTimeout(() => void old.close(), 5000).unref();
+    return true;
+  }
+
+  reopen(): void {
+    this.log.log('notice', 'signal 10 (SIGUSR1) received, reopening logs');
+    this.runtime.reopenLogs();
+  }
+
+  async stop(graceful: boolean): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.log('notice', graceful ? 'gracefully shutting down' : 'exiting');
+    await this.listeners.closeAll(graceful, graceful ? this.graceMs() : 0);
+    if (this.pidPath) {
+      try {
+        unlinkSync(this.pidPath);
+      } catch {}
+    }
+    this.log.log('notice', 'exit');
+    await this.runtime.close();
+    process.exit(0);
+  }
+}

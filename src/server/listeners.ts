@@ -1,0 +1,263 @@
+// Listening sockets: one Node server per address (plain HTTP/1.1; TLS with HTTP/2 and HTTP/1.1 over ALPN),
+// answering malformed requests the way nginx does (400/414/431-style "Request Header Or Cookie Too Large"/501),
+// selecting the virtual server by Host, and handing the request to a session. A reload swaps the runtime a
+// listener points at; requests in flight finish on the old one. Graceful stop drains connections.
+
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { RequestSession } from '../proxy/session.ts';
+import type { HttpRuntime, ListenerRuntime } from '../proxy/runtime.ts';
+import { errorBody } from '../proxy/status-pages.ts';
+import { normalizeHost } from '../routing/uri.ts';
+import type { ListenerTls } from './tls-contexts.ts';
+import { serverOptions } from '../tls/tls-defaults.ts';
+import { LARGE_CLIENT_HEADER_BUFFERS, CLIENT_HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, KEEPALIVE_REQUESTS } from '../proxy/core-directives.ts';
+
+type AnyServer = HttpServer | Http2SecureServer;
+
+interface ConnInfo {
+  id: number;
+  requests: number;
+}
+
+let connectionCounter = 0;
+const connInfo = new WeakMap<object, ConnInfo>();
+
+function info(key: object): ConnInfo {
+  let c = connInfo.get(key);
+  if (!c) {
+    c = { id: ++connectionCounter, requests: 0 };
+    connInfo.set(key, c);
+  }
+  return c;
+}
+
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 494,
+  HPE_INVALID_TRANSFER_ENCODING: 501,
+  HPE_UNEXPECTED_CONTENT_LENGTH: 400,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+export class Listener {
+  current: ListenerRuntime;
+  tls: ListenerTls | undefined;
+  readonly server: AnyServer;
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<Http2Session>();
+  private readonly onError: (msg: string) => void;
+  private closing = false;
+
+  constructor(lr: ListenerRuntime, tls: ListenerTls | undefined, onError: (msg: string) => void) {
+    this.current = lr;
+    this.tls = tls;
+    this.onError = onError;
+    const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.handle(req, res);
+    const scope = lr.defaultServer.scope;
+    const large = scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
+    const keepalive = scope.get(KEEPALIVE_TIMEOUT)?.ms ?? 75_000;
+    const h1opts = {
+      maxHeaderSize: large.count * large.size,
+      headersTimeout: scope.get(CLIENT_HEADER_TIMEOUT) ?? 60_000,
+      requestTimeout: 0,
+      keepAliveTimeout: keepalive,
+      maxRequestsPerSocket: scope.get(KEEPALIVE_REQUESTS) ?? 1000,
+      requireHostHeader: false,
+      noDelay: true,
+      joinDuplicateHeaders: false,
+    };
+    if (lr.ssl && tls) {
+      const sniCallback = (name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => {
+        const t = this.tls as ListenerTls;
+        const ctx = t.sni.lookup(name);
+        if (!ctx) return cb(new Error(`no certificate for "${name}"`));
+        cb(null, ctx);
+      };
+      const base = { ...serverOptions(tls.policy), SNICallback: sniCallback, ...h1opts };
+      if (lr.http2) {
+        this.server = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } }, handler);
+        this.server.on('session', (s: Http2Session) => {
+          this.sessions.add(s);
+          s.once('close', () => this.sessions.delete(s));
+          if (this.closing) s.close();
+        });
+      } else {
+        this.server = createHttpsServer(base, handler) as unknown as HttpServer;
+      }
+      this.server.on('tlsClientError', (err: Error) => this.onError(`SSL handshake failed: ${err.message}`));
+    } else {
+      this.server = createHttpServer(h1opts, handler);
+    }
+    this.server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.clientError(err, socket, large.size));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  listen(): Promise<void> {
+    const spec = this.current.spec;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = () => {
+        this.server.off('error', reject);
+        this.server.on('error', (e) => this.onError(`listener ${this.current.key}: ${e.message}`));
+        resolve();
+      };
+      if (spec.unix !== undefined) {
+        try {
+          unlinkSync(spec.unix);
+        } catch {}
+        this.server.listen({ path: spec.unix, backlog: spec.backlog }, done);
+      } else {
+        this.server.listen({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.host === '::' ? spec.ipv6only : undefined, reusePort: spec.reuseport || undefined }, done);
+      }
+    });
+  }
+
+  private clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket, lineLimit: number): void {
+    let status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (status === 494 && err.rawPacket) {
+      const eol = err.rawPacket.indexOf('\r\n');
+      if (eol < 0 || eol > lineLimit) status = 414;
+    }
+    if (status === 408) {
+      socket.destroy();
+      return;
+    }
+    const tokens = this.current.defaultServer.plan.serverTokens;
+    const body = errorBody(status, tokens);
+    const code = status === 494 ? 400 : status;
+    const reason = status === 494 ? 'Bad Request' : status === 414 ? 'Request-URI Too Large' : status === 501 ? 'Not Implemented' : 'Bad Request';
+    this.current.defaultServer.plan.errorLog.log('info', `client sent invalid request (${err.code ?? err.message}) while reading client request headers`, {
+      client: socket.remoteAddress?.replace(/^::ffff:/, ''),
+    });
+    socket.end(
+      `HTTP/1.1 ${code} ${reason}\r\nServer: ${tokens === 'off' ? 'portico' : 'portico/0.1.0'}\r\nDate: ${new Date().toUTCString()}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  private handle(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+    const lr = this.current;
+    const isH2 = req.httpVersion === '2.0';
+    const key: object = isH2 ? (req as Http2ServerRequest).stream.session ?? req : (req as IncomingMessage).socket;
+    const c = info(key);
+    c.requests++;
+    const s = new RequestSession(lr, req, res, c.id, c.requests);
+    if (this.closing && !isH2) (res as ServerResponse).shouldKeepAlive = false;
+    const large = lr.defaultServer.scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
+    const url = req.url ?? '';
+    if (url.length + (req.method?.length ?? 0) + 10 > large.size) {
+      s.plan = lr.defaultServer.plan;
+      s.server = lr.defaultServer;
+      s.log('info', 'client sent too long URI while reading client request line');
+      return s.finalize(414);
+    }
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i].length + raw[i + 1].length + 4 > large.size) {
+        s.plan = lr.defaultServer.plan;
+        s.server = lr.defaultServer;
+        s.log('info', 'client sent too long header line');
+        return s.finalize(494);
+      }
+    }
+    const hostHeader = isH2 ? ((req.headers[':authority'] as string | undefined) ?? req.headers.host) : req.headers.host;
+    let host: string | undefined = '';
+    if (hostHeader !== undefined) {
+      host = normalizeHost(hostHeader);
+      if (host === undefined) {
+        s.plan = lr.defaultServer.plan;
+        s.server = lr.defaultServer;
+        s.log('info', `client sent invalid host header`);
+        return s.finalize(400);
+      }
+    } else if (req.httpVersion === '1.1') {
+      s.plan = lr.defaultServer.plan;
+      s.server = lr.defaultServer;
+      s.log('info', 'client sent HTTP/1.1 request without "Host" header');
+      return s.finalize(400);
+    }
+    const found = host ? lr.names.find(host) : undefined;
+    const server = found?.server ?? lr.defaultServer;
+    if (found?.captures) s.captures = found.captures;
+    if (found?.groups) for (const k in found.groups) s.vars.set(k.toLowerCase(), found.groups[k] ?? '');
+    s.run(server, host ?? '');
+  }
+
+  /** Graceful: stop accepting, let requests in flight finish, close idle keep-alive connections. */
+  close(graceful: boolean, timeoutMs = 0): Promise<void> {
+    this.closing = true;
+    return new Promise((resolve) => {
+      const timer = timeoutMs > 0 ? setTimeout(() => this.destroyAll(), timeoutMs) : undefined;
+      timer?.unref();
+      this.server.close(() => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      });
+      for (const s of this.sessions) s.close();
+      if (!graceful) this.destroyAll();
+      else (this.server as HttpServer).closeIdleConnections?.();
+    });
+  }
+
+  private destroyAll(): void {
+    for (const s of this.sessions) s.destroy();
+    for (const s of this.sockets) s.destroy();
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+}
+
+export class ListenerSet {
+  private readonly listeners = new Map<string, Listener>();
+
+  async apply(rt: HttpRuntime, tlsFor: (lr: ListenerRuntime) => ListenerTls | undefined, onError: (msg: string) => void, graceMs: number): Promise<void> {
+    const keep = new Set<string>();
+    const created: Listener[] = [];
+    for (const [key, lr] of rt.listeners) {
+      keep.add(key);
+      const existing = this.listeners.get(key);
+      const tls = lr.ssl ? tlsFor(lr) : undefined;
+      if (existing && existing.current.ssl === lr.ssl && existing.current.http2 === lr.http2) {
+        existing.current = lr;
+        existing.tls = tls;
+        continue;
+      }
+      const l = new Listener(lr, tls, onError);
+      try {
+        await l.listen();
+      } catch (e) {
+        for (const c of created) await c.close(false);
+        const err = e as NodeJS.ErrnoException;
+        throw new Error(`bind() to ${key} failed (${err.code === 'EADDRINUSE' ? '98: Address already in use' : err.message})`);
+      }
+      created.push(l);
+      if (existing) void existing.close(true, graceMs);
+      this.listeners.set(key, l);
+    }
+    for (const [key, l] of this.listeners) {
+      if (keep.has(key)) continue;
+      this.listeners.delete(key);
+      void l.close(true, graceMs);
+    }
+  }
+
+  async closeAll(graceful: boolean, graceMs: number): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.close(graceful, graceMs)));
+    this.listeners.clear();
+  }
+
+  all(): Listener[] {
+    return [...this.listeners.values()];
+  }
+}
