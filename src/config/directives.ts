@@ -27,12 +27,15 @@ export interface DirectiveSpec {
 }
 
 export class Runner {
-  private readonly specs = new Map<string, DirectiveSpec>();
+  private readonly specs = new Map<string, DirectiveSpec[]>();
 
+  /** A name may be registered more than once for disjoint contexts (`server` in http and in upstream). */
   register(table: readonly DirectiveSpec[]): void {
     for (const spec of table) {
-      if (this.specs.has(spec.name)) throw new Error(`directive "${spec.name}" registered twice`);
-      this.specs.set(spec.name, spec);
+      const list = this.specs.get(spec.name) ?? [];
+      if (list.some((o) => o.contexts.some((c) => spec.contexts.includes(c)))) throw new Error(`directive "${spec.name}" registered twice`);
+      list.push(spec);
+      this.specs.set(spec.name, list);
     }
   }
 
@@ -49,13 +52,14 @@ export class Runner {
   }
 
   runOne(node: DirectiveNode, scope: Scope): void {
-    const spec = this.specs.get(node.name);
+    const specs = this.specs.get(node.name);
     const fail = (detail: string): never => {
       throw new ConfigError(detail, node.file, node.line);
     };
-    if (!spec) fail(`unknown directive "${node.name}"`);
-    const s = spec as DirectiveSpec;
-    if (!s.contexts.includes(scope.context)) fail(`"${node.name}" directive is not allowed here`);
+    if (!specs) fail(`unknown directive "${node.name}"`);
+    const found = (specs as DirectiveSpec[]).find((o) => o.contexts.includes(scope.context));
+    if (!found) fail(`"${node.name}" directive is not allowed here`);
+    const s = found as DirectiveSpec;
     if (s.block && !node.block) fail(`directive "${node.name}" has no opening "{"`);
     if (!s.block && node.block) fail(`directive "${node.name}" is not terminated by ";"`);
     const [min, max] = typeof s.args === 'number' ? [s.args, s.args] : s.args;

@@ -2,5 +2,6 @@
 // uwsgi_pass, caches, purge, status): one list so the loader registers them all.
 
 import type { DirectiveSpec } from '../config/directives.ts';
+import { upstreamDirectives } from './upstream/module.ts';
 
-export const moduleDirectives: DirectiveSpec[][] = [];
+export const moduleDirectives: DirectiveSpec[][] = [upstreamDirectives];

@@ -116,8 +116,12 @@ export function runRewrites(s: RequestSession, ops: readonly RewriteOp[], plan: 
           result = result.slice(0, q);
         }
         s.uri = result;
+        s.uriChanged = true;
         if (op.flag === 'last') return 'last';
-        if (op.flag === 'break') return 'break';
+        if (op.flag === 'break') {
+          s.rewriteBreak = true;
+          return 'break';
+        }
         changed = true;
         break;
       }

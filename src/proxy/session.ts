@@ -55,6 +55,16 @@ export class RequestSession implements Session {
   limitRate = 0;
 
   readonly listener: ListenerRuntime;
+  /** $proxy_host of the current proxy_pass, and its parsed target when proxy_pass has variables. */
+  proxyHost = '';
+  proxyTarget: { scheme: 'http' | 'https'; host: string; port: number | undefined; uri: string | undefined } | undefined = undefined;
+  /** The URI differs from the request's (rewrite or internal redirect): upstreams get the normalized form. */
+  uriChanged = false;
+  /** `rewrite ... break` changed the URI in this location: proxy_pass sends it whole. */
+  rewriteBreak = false;
+  /** Set for requests that asked to switch protocols (WebSocket): the raw client socket and its first bytes. */
+  upgradeSocket: import('node:stream').Duplex | undefined = undefined;
+  upgradeHead: Buffer | undefined = undefined;
   server!: ServerPlan;
   plan!: LocationPlan;
   internalRedirects = 0;
@@ -195,6 +205,7 @@ export class RequestSession implements Session {
       uri = uri.slice(0, q);
     }
     this.uri = uri;
+    this.uriChanged = true;
     this.internal = true;
     this.captures = undefined;
     this.findAndRun();

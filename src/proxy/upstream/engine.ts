@@ -1,0 +1,286 @@
+// The one upstream engine every backend protocol runs through (nginx's ngx_http_upstream): read the request body
+// (buffered or streamed), pick a peer, run an exchange over the protocol's transport, retry on the next peer per
+// *_next_upstream while nothing has reached the client, filter the response head, stream the body with
+// backpressure both ways, release the peer with its outcome, and record $upstream_* facts.
+
+import type { PorticoError } from '../../core/errors.ts';
+import type { UpstreamFacts } from '../../core/session.ts';
+import type { Peer } from '../../balancer/peer.ts';
+import type { TriedPeers } from '../../balancer/tried.ts';
+import type { Exchange, ExchangeOptions, HeaderList, RequestBody, ResponseSink } from '../../upstream/types.ts';
+import type { OutHeaders, RequestSession } from '../session.ts';
+import type { NextUpstreamCondition } from './conf.ts';
+import type { GroupRuntime } from './groups.ts';
+import { bufferBody, hasBody, streamBody } from './request-body.ts';
+
+export interface ProtocolAdapter<R> {
+  readonly prefix: 'proxy' | 'fastcgi' | 'uwsgi';
+  /** Builds the protocol request once per client request; a number is a status to answer instead. */
+  build(s: RequestSession, group: GroupRuntime<R>, body: RequestBody, bodyLength: number | null): R | number;
+  /** Headers of the response head to drop (lowercase), besides hop-by-hop ones. */
+  readonly hidden: ReadonlySet<string>;
+  /** Rewrites a response header value (proxy_redirect), or undefined to keep it. */
+  rewriteHeader?(s: RequestSession, name: string, value: string): string | undefined;
+}
+
+export interface UpstreamPlan<R> {
+  adapter: ProtocolAdapter<R>;
+  resolve(s: RequestSession): GroupRuntime<R> | undefined;
+  options: ExchangeOptions;
+  next: ReadonlySet<NextUpstreamCondition>;
+  tries: number;
+  triesTimeoutMs: number;
+  requestBuffering: boolean;
+  passRequestBody: boolean;
+  interceptErrors: boolean;
+  bodyBufferSize: number;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+const FAIL_STATUSES = new Set([500, 502, 503, 504, 429]);
+
+function errorCondition(code: string): NextUpstreamCondition | undefined {
+  switch (code) {
+    case 'connect-refused':
+    case 'connect-failed':
+    case 'reset-before-head':
+      return 'error';
+    case 'connect-timeout':
+    case 'send-timeout':
+    case 'read-timeout':
+      return 'timeout';
+    case 'invalid-head':
+    case 'head-too-big':
+      return 'invalid_header';
+    default:
+      return undefined;
+  }
+}
+
+function ms(n: number): string {
+  return n < 0 ? '-' : (n / 1000).toFixed(3);
+}
+
+function logReason(code: string): string {
+  switch (code) {
+    case 'connect-refused':
+      return 'connect() failed (111: Connection refused) while connecting to upstream';
+    case 'connect-failed':
+      return 'connect() failed while connecting to upstream';
+    case 'connect-timeout':
+      return 'upstream timed out (110: Connection timed out) while connecting to upstream';
+    case 'send-timeout':
+      return 'upstream timed out (110: Connection timed out) while sending request to upstream';
+    case 'read-timeout':
+      return 'upstream timed out (110: Connection timed out) while reading response header from upstream';
+    case 'reset-before-head':
+      return 'upstream prematurely closed connection while reading response header from upstream';
+    case 'invalid-head':
+      return 'upstream sent invalid header while reading response header from upstream';
+    case 'head-too-big':
+      return 'upstream sent too big header while reading response header from upstream';
+    case 'reset-mid-body':
+      return 'upstream prematurely closed connection while reading upstream';
+    default:
+      return `upstream error (${code})`;
+  }
+}
+
+export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>): void {
+  const group = plan.resolve(s);
+  if (!group) {
+    s.log('error', `no upstream configured for "${s.uri}"`);
+    return s.finalize(502);
+  }
+  if (!plan.passRequestBody || !hasBody(s.req)) return void start(s, plan, group, null, null, undefined);
+  if (!plan.requestBuffering || s.upgradeSocket) {
+    const sb = streamBody(s.req);
+    return void start(s, plan, group, sb, sb.length, undefined);
+  }
+  bufferBody(s.req, s.plan.clientMaxBodySize, plan.bodyBufferSize, s.plan.clientBodyTimeout).then(
+    (b) => {
+      const len = b.body === null ? 0 : Buffer.isBuffer(b.body) ? b.body.length : b.body.kind === 'replayable' ? b.body.length : null;
+      start(s, plan, group, b.body, len, b.cleanup);
+    },
+    (e: PorticoError) => {
+      s.log(e.code === 'body-too-large' ? 'error' : 'info', e.message);
+      if (e.code === 'body-too-large') s.finalize(413);
+      else if (e.code === 'body-timeout') s.finalize(408);
+      else s.finalize(400);
+    },
+  );
+}
+
+function start<R>(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, body: RequestBody, bodyLength: number | null, cleanup: (() => void) | undefined): void {
+  const request = plan.adapter.build(s, group, body, bodyLength);
+  if (typeof request === 'number') {
+    cleanup?.();
+    return s.finalize(request);
+  }
+  const facts: UpstreamFacts = { addr: [], status: [], connectTime: [], headerTime: [], responseTime: [], headers: undefined, bytesReceived: 0 };
+  s.upstream = facts;
+  new Attempts(s, plan, group, request, body, cleanup).next();
+}
+
+class Attempts<R> {
+  readonly s: RequestSession;
+  readonly plan: UpstreamPlan<R>;
+  readonly group: GroupRuntime<R>;
+  readonly request: R;
+  readonly body: RequestBody;
+  readonly tried: TriedPeers;
+  readonly started = performance.now();
+  readonly cleanup: (() => void) | undefined;
+  triesLeft: number;
+  exchange: Exchange | undefined;
+  peer: Peer | undefined;
+  finished = false;
+
+  constructor(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, request: R, body: RequestBody, cleanup: (() => void) | undefined) {
+    this.s = s;
+    this.plan = plan;
+    this.group = group;
+    this.request = request;
+    this.body = body;
+    this.cleanup = cleanup;
+    this.tried = group.peers.createTried();
+    this.triesLeft = plan.tries > 0 ? plan.tries : Infinity;
+    s.res.once('close', () => {
+      if (this.finished) return;
+      this.finished = true;
+      this.exchange?.abort();
+      this.release('ok');
+      this.cleanup?.();
+    });
+  }
+
+  private mayRetry(cond: NextUpstreamCondition | undefined): boolean {
+    if (cond === undefined || !this.plan.next.has(cond)) return false;
+    if (this.s.headSent) return false;
+    if (this.triesLeft <= 0) return false;
+    if (this.plan.triesTimeoutMs > 0 && performance.now() - this.started >= this.plan.triesTimeoutMs) return false;
+    if (this.exchange?.bodyConsumed) return false;
+    if (!IDEMPOTENT.has(this.s.method) && !this.plan.next.has('non_idempotent') && (this.exchange?.bytesSent ?? 0) > 0) return false;
+    return true;
+  }
+
+  private record(status: string): void {
+    const f = this.s.upstream as UpstreamFacts;
+    const ex = this.exchange;
+    f.status.push(status);
+    f.connectTime.push(ms(ex?.connectMs ?? -1));
+    f.headerTime.push(ms(ex?.headerMs ?? -1));
+    f.responseTime.push(ms(ex?.responseMs ?? -1));
+  }
+
+  next(): void {
+    if (this.finished) return;
+    const s = this.s;
+    const picked = this.group.peers.pick({ clientIp: s.remoteAddr, hashKey: this.group.hashKey?.evaluate(s), tried: this.tried });
+    if ('error' in picked) {
+      this.finished = true;
+      this.cleanup?.();
+      if ((s.upstream as UpstreamFacts).addr.length === 0) {
+        (s.upstream as UpstreamFacts).addr.push(this.group.name);
+        s.log('error', `no live upstreams while connecting to upstream`);
+      }
+      return s.finalize(picked.error === 'max-conns' ? 503 : 502);
+    }
+    const peer = picked.peer;
+    this.peer = peer;
+    this.triesLeft--;
+    (s.upstream as UpstreamFacts).addr.push(peer.address);
+    const sink = this.sink(peer);
+    this.exchange = this.group.transport.exchange(this.group.addressOf(peer), this.request, this.body, this.plan.options, sink);
+  }
+
+  private release(outcome: 'ok' | 'fail'): void {
+    const peer = this.peer;
+    if (!peer) return;
+    this.peer = undefined;
+    this.group.peers.release(peer, outcome, this.exchange && this.exchange.responseMs >= 0 ? this.exchange.responseMs : undefined);
+  }
+
+  private sink(peer: Peer): ResponseSink {
+    const s = this.s;
+    let paused = false;
+    return {
+      onHead: (status, headers, reason) => {
+        if (this.finished) return;
+        const cond = `http_${status}` as NextUpstreamCondition;
+        if (this.plan.next.has(cond) && this.mayRetry(cond)) {
+          this.record(String(status));
+          this.exchange?.abort();
+          this.release(FAIL_STATUSES.has(status) ? 'fail' : 'ok');
+          s.log('warn', `upstream ${peer.address} answered ${status}, trying the next one`);
+          return this.next();
+        }
+        (s.upstream as UpstreamFacts).headers = headers;
+        if (this.plan.interceptErrors && status >= 300 && s.plan.errorPages.has(status)) {
+          this.record(String(status));
+          this.exchange?.abort();
+          this.release(FAIL_STATUSES.has(status) ? 'fail' : 'ok');
+          this.finished = true;
+          this.cleanup?.();
+          return s.finalize(status);
+        }
+        s.sendHead(status, this.filterHeaders(headers));
+        void reason;
+      },
+      onData: (chunk) => {
+        if (this.finished) return true;
+        s.bodyBytesSent += chunk.length;
+        const ok = (s.res as import('node:stream').Writable).write(chunk);
+        if (!ok && !paused) {
+          paused = true;
+          s.res.once('drain', () => {
+            paused = false;
+            this.exchange?.resume();
+          });
+        }
+        return ok;
+      },
+      onEnd: () => {
+        if (this.finished) return;
+        this.finished = true;
+        this.record(String(s.status));
+        (s.upstream as UpstreamFacts).bytesReceived += this.exchange?.bytesReceived ?? 0;
+        this.release(FAIL_STATUSES.has(s.status) ? 'fail' : 'ok');
+        this.cleanup?.();
+        s.res.end();
+      },
+      onError: (err) => {
+        if (this.finished) return;
+        const cond = errorCondition(err.code);
+        this.record(this.s.headSent ? String(s.status) : cond === 'timeout' ? '504' : '502');
+        const counts = cond !== undefined;
+        this.release(counts ? 'fail' : 'ok');
+        s.log('error', logReason(err.code) + (err.message && !err.message.startsWith('upstream') ? ` (${err.message})` : ''));
+        if (this.mayRetry(cond)) return this.next();
+        this.finished = true;
+        this.cleanup?.();
+        if (s.headSent) {
+          s.res.destroy();
+          return;
+        }
+        s.finalize(cond === 'timeout' ? 504 : 502);
+      },
+    };
+  }
+
+  private filterHeaders(headers: HeaderList): OutHeaders {
+    const out: OutHeaders = [];
+    const hidden = this.plan.adapter.hidden;
+    const rewrite = this.plan.adapter.rewriteHeader;
+    for (const [name, value] of headers) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || hidden.has(lower)) continue;
+      if (rewrite) {
+        const v = rewrite(this.s, lower, value);
+        out.push([name, v ?? value]);
+      } else out.push([name, value]);
+    }
+    return out;
+  }
+}
