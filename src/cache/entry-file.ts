@@ -322,6 +322,7 @@ export class EntryFileWriter {
     if (this.#pumping) return;
     this.#pumping = this.#drain().finally(() => {
       this.#pumping = undefined;
+      if (this.#queue.length > 0 && this.#state === 'open') this.#pump();
     });
   }
 

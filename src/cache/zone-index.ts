@@ -14,7 +14,7 @@ export interface IndexNode {
   readonly key: string;
   /** Hash of the primary key: equal to hash except for Vary variants. */
   readonly primary: string;
-  /** Stub only: the lowercase Vary names the variants are keyed by. */
+  /** Stubs and variants: the lowercase Vary names the variants are keyed by; empty for plain entries. */
   readonly vary: readonly string[];
   readonly tags: readonly string[];
   readonly status: number;

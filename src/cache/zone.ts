@@ -545,7 +545,7 @@ export class CacheZone implements InvalidationTarget {
       kind: stub ? 'stub' : 'entry',
       key: e.key,
       primary,
-      vary: stub ? e.vary : [],
+      vary: e.vary,
       tags: stub ? [] : e.tags,
       status: e.status,
       validUntil: e.validUntil,
@@ -588,7 +588,7 @@ export class CacheZone implements InvalidationTarget {
         kind: 'entry',
         key: job.key,
         primary: job.primary,
-        vary: [],
+        vary: job.vary,
         tags: job.tags,
         status: job.status,
         validUntil: job.validUntil,
@@ -613,7 +613,9 @@ export class CacheZone implements InvalidationTarget {
             this.#endWrite(job, false);
             return false;
           }
-          for (const v of this.#index.variantsOf(job.primary)) if (v !== job.hash) await this.#remove(v);
+          for (const v of this.#index.variantsOf(job.primary)) {
+            if (!sameList(this.#index.peek(v)?.vary ?? [], job.vary)) await this.#remove(v);
+          }
         }
       }
       this.#endWrite(job, true);
@@ -741,7 +743,7 @@ export class CacheZone implements InvalidationTarget {
     return [...hashes];
   }
 
-  /** Drops a node and its file (a stub takes its variants along); resolves to the number of entries removed. */
+  /** Drops a node and its file (a stub takes its variants along); resolves to the number of entry files deleted. */
   async #remove(hash: string): Promise<number> {
     const node = this.#index.delete(hash);
     return node ? this.#discardNode(node) : 0;
@@ -750,10 +752,7 @@ export class CacheZone implements InvalidationTarget {
   async #discardNode(node: IndexNode): Promise<number> {
     const cascade = node.kind === 'stub' ? this.#index.variantsOf(node.hash) : [];
     let removed = 0;
-    if (node.kind !== 'pending') {
-      await this.#unlinkFile(this.#entryPath(node.hash));
-      if (node.kind === 'entry') removed++;
-    }
+    if (node.kind !== 'pending' && (await this.#unlinkFile(this.#entryPath(node.hash))) && node.kind === 'entry') removed++;
     for (const v of cascade) removed += await this.#remove(v);
     if (node.primary !== node.hash && this.#index.variantsOf(node.primary).length === 0) {
       if (this.#index.peek(node.primary)?.kind === 'stub') await this.#remove(node.primary);

@@ -102,6 +102,7 @@ async function run(a: CliArgs): Promise<number> {
   } catch (e) {
     inst.errorLog.log('emerg', (e as Error).message);
     say(`[emerg] ${(e as Error).message}`);
+    await inst.errorLog.close();
     return 1;
   }
   return -1;

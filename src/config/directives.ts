@@ -23,6 +23,8 @@ export interface DirectiveSpec {
   block?: Context | 'raw';
   /** May appear more than once in one scope. */
   multi?: boolean;
+  /** Accepted for compatibility and without effect (listed as such in docs/directives.md). */
+  noop?: boolean;
   handler(call: DirectiveCall): Scope | void;
 }
 
@@ -43,8 +45,8 @@ export class Runner {
     return this.specs.has(name);
   }
 
-  names(): string[] {
-    return [...this.specs.keys()].sort();
+  all(): DirectiveSpec[] {
+    return [...this.specs.values()].flat().sort((a, b) => a.name.localeCompare(b.name) || a.contexts[0].localeCompare(b.contexts[0]));
   }
 
   runBlock(nodes: readonly DirectiveNode[], scope: Scope): void {

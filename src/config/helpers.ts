@@ -66,7 +66,7 @@ export function enumDirective<T extends string>(name: string, contexts: readonly
 
 /** Accepted for compatibility with existing nginx configs; has no effect in Portico (see docs/directives.md). */
 export function noopDirective(name: string, contexts: readonly Context[], args: number | readonly [number, number] = [1, Infinity]): DirectiveSpec {
-  return { name, contexts, args, multi: true, handler() {} };
+  return { name, contexts, args, multi: true, noop: true, handler() {} };
 }
 
 export function templateArg(c: { fail(detail: string): never }, src: string): Template {

@@ -1,21 +1,25 @@
-// nginx configuration lexer: turns config text into words, `;`, `{` and `}` tokens carrying file:line.
-// Quotes and backslash escapes are resolved here; `$var` / `${var}` are kept verbatim for the variable compiler.
+// nginx configuration lexer: turns config text into words, `;`, `{`, `}` and a final `eof` token carrying lines,
+// with nginx's rules: a word ends at whitespace, `;` or `{` (not `}`), `\x` keeps x literal while reading and the
+// escapes \" \' \\ \t \r \n are resolved in every word, `${` does not open a block, and a closing quote must be
+// followed by whitespace, `;`, `{` or `)`. `$var` / `${var}` are kept verbatim for the variable compiler.
 // Not a parser: it knows nothing about directives or blocks.
 
 import { ConfigError } from './errors.ts';
 
-export type TokenKind = 'word' | ';' | '{' | '}';
+export type TokenKind = 'word' | ';' | '{' | '}' | 'eof';
 
 export interface Token {
   kind: TokenKind;
   value: string;
   quoted: boolean;
   line: number;
+  /** On `eof`: the text ended inside a word or quoted string (nginx then expects `;` or `}`). */
+  partial?: boolean;
 }
 
 const SPACE = new Set([' ', '\t', '\r', '\n']);
 
-function unescapeQuoted(raw: string): string {
+function unescape(raw: string): string {
   if (!raw.includes('\\')) return raw;
   let out = '';
   for (let i = 0; i < raw.length; i++) {
@@ -25,29 +29,31 @@ function unescapeQuoted(raw: string): string {
       continue;
     }
     const n = raw[i + 1];
-    if (n === '"' || n === "'" || n === '\\') out += n;
-    else if (n === 't') out += '\t';
-    else if (n === 'r') out += '\r';
-    else if (n === 'n') out += '\n';
-    else out += c + n;
-    i++;
+    if (n === '"' || n === "'" || n === '\\') {
+      out += n;
+      i++;
+    } else if (n === 't' || n === 'r' || n === 'n') {
+      out += n === 't' ? '\t' : n === 'r' ? '\r' : '\n';
+      i++;
+    } else out += c;
   }
   return out;
 }
 
 export function tokenize(text: string, file: string): Token[] {
   const tokens: Token[] = [];
+  const len = text.length;
   let i = 0;
   let line = 1;
-  const len = text.length;
-  while (i < len) {
+  const eof = (partial: boolean): Token[] => {
+    tokens.push({ kind: 'eof', value: '', quoted: false, line, partial });
+    return tokens;
+  };
+  for (;;) {
+    if (i >= len) return eof(false);
     const c = text[i];
-    if (c === '\n') {
-      line++;
-      i++;
-      continue;
-    }
     if (SPACE.has(c)) {
+      if (c === '\n') line++;
       i++;
       continue;
     }
@@ -60,51 +66,59 @@ export function tokenize(text: string, file: string): Token[] {
       i++;
       continue;
     }
+    const startLine = line;
     if (c === '"' || c === "'") {
-      const startLine = line;
       let j = i + 1;
-      while (j < len && text[j] !== c) {
-        if (text[j] === '\\') j++;
-        if (text[j] === '\n') line++;
+      for (;;) {
+        if (j >= len) {
+          i = j;
+          return eof(true);
+        }
+        const d = text[j];
+        if (d === '\n') line++;
+        if (d === '\\') {
+          if (text[j + 1] === '\n') line++;
+          j += 2;
+          continue;
+        }
+        if (d === c) break;
         j++;
       }
-      if (j >= len) throw new ConfigError(`unexpected end of file, expecting ${c === '"' ? '"\\""' : "\"'\""}`, file, startLine);
-      tokens.push({ kind: 'word', value: unescapeQuoted(text.slice(i + 1, j)), quoted: true, line: startLine });
+      tokens.push({ kind: 'word', value: unescape(text.slice(i + 1, j)), quoted: true, line: startLine });
       i = j + 1;
       const after = text[i];
-      if (after !== undefined && !SPACE.has(after) && after !== ';' && after !== '{' && after !== '}' && after !== ')') {
+      if (after !== undefined && !SPACE.has(after) && after !== ';' && after !== '{' && after !== ')') {
         throw new ConfigError(`unexpected "${after}"`, file, line);
       }
       continue;
     }
-    let value = '';
     let j = i;
-    while (j < len) {
+    let variable = false;
+    for (;;) {
+      if (j >= len) {
+        i = j;
+        return eof(true);
+      }
       const d = text[j];
-      if (d === '\\' && j + 1 < len) {
-        value += text[j + 1];
+      if (d === '{' && variable) {
+        j++;
+        continue;
+      }
+      variable = false;
+      if (d === '\\') {
         if (text[j + 1] === '\n') line++;
         j += 2;
         continue;
       }
-      if (d === '{' && value.endsWith('$')) {
-        const close = text.indexOf('}', j);
-        if (close < 0) throw new ConfigError('unexpected end of file, expecting "}"', file, line);
-        value += text.slice(j, close + 1);
-        j = close + 1;
-        continue;
-      }
-      if (SPACE.has(d) || d === ';' || d === '{' || d === '}') break;
-      if ((d === '"' || d === "'") && j > i) {
-        value += d;
+      if (d === '$') {
+        variable = true;
         j++;
         continue;
       }
-      value += d;
+      if (SPACE.has(d) || d === ';' || d === '{') break;
       j++;
     }
-    tokens.push({ kind: 'word', value, quoted: false, line });
+    tokens.push({ kind: 'word', value: unescape(text.slice(i, j)), quoted: false, line: startLine });
     i = j;
   }
-  return tokens;
 }

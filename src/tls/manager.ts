@@ -102,6 +102,8 @@ export interface CertificateStatus {
   serving: CertificateSource;
   notAfter: number | undefined;
   renewAt: number | undefined;
+  serialNumber: string | undefined;
+  fingerprint256: string | undefined;
   failures: number;
   nextAttemptAt: number;
   obtaining: boolean;
@@ -218,6 +220,20 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
     return key;
   }
 
+  /**
+   * Stops managing a certificate (config reload dropped it): no more renewals; its names leave the SNI table unless
+   * another managed certificate lists them. Stored files are kept. An order in flight finishes but is not installed.
+   */
+  remove(key: string): void {
+    const entry = this.#entry(key);
+    this.#entries.delete(key);
+    if (entry.retryTimer !== undefined) clearTimeout(entry.retryTimer);
+    entry.current = undefined;
+    entry.placeholder = undefined;
+    for (const name of entry.names) this.sni.delete(name);
+    this.#publish(entry.names);
+  }
+
   /** Loads stored certificates (placeholders for the rest), then starts obtaining and the renewal checks. */
   async start(): Promise<void> {
     if (this.#started) return;
@@ -314,6 +330,8 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
       serving: e.current?.source ?? 'self-signed',
       notAfter: e.current?.info.notAfter,
       renewAt: e.current !== undefined ? this.#renewTime(e.current.info) : undefined,
+      serialNumber: e.current?.info.serialNumber,
+      fingerprint256: e.current?.info.fingerprint256,
       failures: e.failures,
       nextAttemptAt: e.nextAttemptAt,
       obtaining: e.inflight !== undefined,
@@ -362,7 +380,7 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
   }
 
   #usePlaceholder(e: Entry, reason: string): void {
-    if (e.current !== undefined) return;
+    if (e.current !== undefined || this.#entries.get(`${e.issuer.name}/${e.id}`) !== e) return;
     if (e.placeholder === undefined) {
       const ss = selfSignedCertificate(e.names, { now: this.#now });
       e.placeholder = this.#context(ss.certPem, ss.keyPem);
@@ -373,6 +391,7 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
   }
 
   #install(e: Entry, source: 'stored' | 'issued', cert: { chainPem: string; keyPem: string; info: CertificateInfo }, directoryUrl: string): void {
+    if (this.#entries.get(`${e.issuer.name}/${e.id}`) !== e) return;
     const context = this.#context(cert.chainPem, cert.keyPem);
     e.current = { source, chainPem: cert.chainPem, keyPem: cert.keyPem, info: cert.info, directoryUrl, context };
     this.#publish(e.names);

@@ -1,5 +1,6 @@
-// In-memory TLS session cache for stateful resumption (session IDs; TLS 1.3 with tickets off) on a tls.Server.
-// Not shared across processes and not needed for ticket-based resumption, which works without it.
+// In-memory TLS session cache for stateful TLS 1.2 resumption (session IDs) on a tls.Server, for ssl_session_tickets
+// off. Not shared across processes and not needed for tickets. Node's 'resumeSession' only sees the TLS 1.2 session
+// ID, so TLS 1.3 connections are not resumed when tickets are off, cache or not.
 
 import type { Server } from 'node:tls';
 

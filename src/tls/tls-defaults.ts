@@ -10,8 +10,9 @@
 //
 // Session resumption: TLS 1.3 and 1.2 session tickets are on by default (ssl_session_tickets on), encrypted with
 // policy.ticketKeys, which every context built from contextOptions() shares so hot-swapped certificates keep
-// resumption working; rotate with server.setTicketKeys(). Stateful resumption (session IDs, and TLS 1.3 when
-// tickets are off) needs a cache: see session-cache.ts. Both expire after sessionTimeout (ssl_session_timeout).
+// resumption working; rotate with server.setTicketKeys(). With tickets off, TLS 1.2 resumes through session IDs
+// when a cache is attached (session-cache.ts); TLS 1.3 then does not resume (Node's resumeSession sees only the
+// TLS 1.2 session ID). Sessions expire after sessionTimeout (ssl_session_timeout).
 
 import { constants as cryptoConstants, randomBytes } from 'node:crypto';
 import type { SecureContextOptions, SecureVersion, TlsOptions } from 'node:tls';

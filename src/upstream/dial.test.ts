@@ -37,7 +37,7 @@ test('peer names and keys', () => {
   assert.equal(new Set([plain, tlsA, tlsB]).size, 3);
 });
 
-test('TCP connect sets TCP_NODELAY-ready socket with no timeout left armed', async () => {
+test('TCP connect yields an open socket with no timeout or listener of ours left', async () => {
   const o = await netOrigin(() => {});
   const socket = await dialP(o.peer, 1000);
   assert.equal(socket.readyState, 'open');

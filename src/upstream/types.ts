@@ -101,7 +101,7 @@ export interface ResponseSink {
 
 /** For an Upgrade request: a 101 answer hands over the socket; any other answer goes through ResponseSink. */
 export interface UpgradeSink extends ResponseSink {
-  /** The socket is detached from every pool; bytes the upstream sent after the head are readable from it. */
+  /** The socket is detached from every pool and paused (pipe or resume it); bytes sent after the head come first. */
   onUpgrade(status: number, headers: HeaderList, reason: string, socket: Duplex): void;
 }
 

@@ -70,6 +70,8 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
   #source: Readable | null = null;
   #ownsSource = false;
   #send: SendState = 'waiting';
+  /** Body bytes still to send when the length is known; -1 when unknown. */
+  #bodyLeft = -1;
   #sendBlocked = false;
   #paused = false;
   #headSeen = false;
@@ -147,10 +149,11 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     this.#session = session;
     const socket = conn.socket;
     const body = this.#body;
-    if (body === null || body instanceof Uint8Array) {
+    const length = body === null || body instanceof Uint8Array ? 0 : body.kind === 'replayable' ? body.length : body.length ?? -1;
+    if (body === null || body instanceof Uint8Array || length === 0) {
       socket.cork();
       this.#write(session.head);
-      if (body !== null && body.length > 0) this.#writeFramed(session.frame(body));
+      if (body instanceof Uint8Array && body.length > 0) this.#writeFramed(session.frame(body));
       const tail = session.finish();
       if (tail !== null) this.#write(tail);
       socket.uncork();
@@ -159,6 +162,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     }
     this.#write(session.head);
     this.#send = 'sending';
+    this.#bodyLeft = length;
     if (body.kind === 'replayable') {
       this.#source = body.open();
       this.#ownsSource = true;
@@ -202,10 +206,19 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     conn.setTimer(ms);
   }
 
-  #onSourceData = (chunk: Buffer): void => {
+  #onSourceData = (data: Buffer): void => {
     if (this.#done) return;
     if (!this.#ownsSource) this.bodyConsumed = true;
-    if (chunk.length === 0) return;
+    if (data.length === 0) return;
+    let chunk = data;
+    let last = false;
+    if (this.#bodyLeft >= 0) {
+      if (chunk.length >= this.#bodyLeft) {
+        if (chunk.length > this.#bodyLeft) chunk = chunk.subarray(0, this.#bodyLeft);
+        last = true;
+      }
+      this.#bodyLeft -= chunk.length;
+    }
     const socket = this.#conn!.socket;
     const framed = this.#session!.frame(chunk);
     if (framed instanceof Uint8Array) {
@@ -215,7 +228,9 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
       this.#writeFramed(framed);
       socket.uncork();
     }
-    if (this.#sendBlocked) {
+    if (last) {
+      this.#endBody();
+    } else if (this.#sendBlocked) {
       this.#source!.pause();
       this.#armTimer();
     }
@@ -223,11 +238,20 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
 
   #onSourceEnd = (): void => {
     if (this.#done) return;
-    this.#detachSource();
+    if (this.#bodyLeft > 0) {
+      this.#fail(upstreamError('aborted', `request body ended ${this.#bodyLeft} bytes short of its length`));
+      return;
+    }
+    this.#endBody();
+  };
+
+  /** The declared length was written, or the source ended: the body is complete. */
+  #endBody(): void {
+    this.#detachSource(true);
     const tail = this.#session!.finish();
     if (tail !== null) this.#write(tail);
     this.#requestDone();
-  };
+  }
 
   #onSourceError = (err: Error): void => {
     this.#fail(upstreamError('aborted', `request body failed: ${err.message}`, err));
@@ -239,7 +263,8 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     }
   };
 
-  #detachSource(): void {
+  /** Stops reading the body; a one-shot source left unfinished is paused so no byte is lost to a later reader. */
+  #detachSource(complete = false): void {
     const source = this.#source;
     if (source === null) return;
     this.#source = null;
@@ -248,7 +273,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     source.removeListener('error', this.#onSourceError);
     source.removeListener('close', this.#onSourceClose);
     if (this.#ownsSource) source.destroy();
-    else if (!source.readableEnded) source.pause();
+    else if (!complete && !source.readableEnded) source.pause();
   }
 
   // ConnectionOwner

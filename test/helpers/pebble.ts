@@ -369,11 +369,17 @@ export async function opensslVerify(chainPem: string, rootPem: string): Promise<
   }
 }
 
-/** A verifying TLS handshake to 127.0.0.1:port with SNI servername; rejects on any TLS error. */
-export function tlsHandshake(port: number, servername: string, ca: string, maxVersion: tls.SecureVersion): Promise<{ authorized: boolean; fingerprint: string | undefined; version: string | null; alpn: string | false | null }> {
+/** A TLS handshake to 127.0.0.1:port with SNI servername, verifying against ca (none: no verification). */
+export function tlsHandshake(
+  port: number, servername: string, ca: string | string[] | undefined, maxVersion: tls.SecureVersion = 'TLSv1.3',
+): Promise<{ authorized: boolean; fingerprint: string | undefined; subject: string | undefined; version: string | null; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ port, host: '127.0.0.1', servername, ca, maxVersion, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
-      resolve({ authorized: s.authorized, fingerprint: s.getPeerX509Certificate()?.fingerprint256, version: s.getProtocol(), alpn: s.alpnProtocol });
+    const s = tls.connect({
+      port, host: '127.0.0.1', servername, maxVersion, ALPNProtocols: ['h2', 'http/1.1'],
+      ...(ca !== undefined ? { ca } : { rejectUnauthorized: false }),
+    }, () => {
+      const peer = s.getPeerX509Certificate();
+      resolve({ authorized: s.authorized, fingerprint: peer?.fingerprint256, subject: peer?.subject, version: s.getProtocol(), alpn: s.alpnProtocol });
       s.destroy();
     });
     s.on('error', reject);

@@ -9,9 +9,15 @@ import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import acme from 'acme-client';
+import { Http01Tokens } from '../../src/tls/acme/http01.ts';
+import { AcmeIssuer } from '../../src/tls/acme/issuer.ts';
+import type { AcmeError } from '../../src/tls/acme/problem.ts';
+import { TlsAlpnChallenges } from '../../src/tls/acme/tls-alpn01.ts';
+import { FileStorage } from '../../src/tls/file-storage.ts';
 import { CertificateManager } from '../../src/tls/manager.ts';
 import { defaultTlsPolicy, serverOptions } from '../../src/tls/tls-defaults.ts';
-import { captureLogger, h2Get, opensslVerify, startChallengeResponders, startPebble, tlsHandshake } from '../helpers/pebble.ts';
+import { captureLogger, h2Get, listenerCertificates, opensslVerify, startChallengeResponders, startPebble, tlsHandshake } from '../helpers/pebble.ts';
 import type { ChallengeResponders, Pebble } from '../helpers/pebble.ts';
 
 interface Site {
@@ -118,6 +124,36 @@ describe('ACME issuance (Pebble)', () => {
     assert.equal(issuer.stats.accountsCreated, 1, 'one account for the issuer, created once');
   });
 
+  it('applies CA trust per issuer (ssl_trusted_certificate, ssl_verify off) without touching the shared axios', async () => {
+    const storage = new FileStorage({ root: path.join(site.stateDir, 'trust') });
+    const deps = { storage, http01: new Http01Tokens(storage), tlsAlpn01: new TlsAlpnChallenges(), logger: captureLogger() };
+    const base = { directoryUrl: site.pebble.directoryUrl, acceptTermsOfService: true };
+    const trusted = new AcmeIssuer({ ...base, name: 'trusted', trustedCaPem: site.pebble.listenerCaPem }, deps);
+    const systemStore = new AcmeIssuer({ ...base, name: 'system' }, deps);
+    const noVerify = new AcmeIssuer({ ...base, name: 'noverify', verify: false }, deps);
+    const otherCa = new AcmeIssuer({ ...base, name: 'other', trustedCaPem: listenerCertificates().caPem }, deps);
+    const [a, b, c, d] = await Promise.allSettled([trusted.account(), systemStore.account(), noVerify.account(), otherCa.account()]);
+    assert.equal(a.status, 'fulfilled');
+    assert.equal(c.status, 'fulfilled');
+    for (const r of [b, d]) {
+      assert.equal(r.status, 'rejected');
+      const e = (r as PromiseRejectedResult).reason as AcmeError;
+      assert.equal(e.code, 'TLS_ACME_UNREACHABLE');
+      assert.match(e.message, /certificate/i);
+    }
+    assert.equal(acme.axios.defaults.httpsAgent, undefined);
+    for (const i of [trusted, systemStore, noVerify, otherCa]) i.close();
+  });
+
+  it('removes a certificate from the SNI table when it is no longer configured', async () => {
+    const id = site.manager.add({ issuer: 'http', names: ['gone.test.example'] });
+    await site.manager.waitForCertificate(id, { timeoutMs: 20_000 });
+    assert.ok(site.manager.sni.match('gone.test.example'));
+    site.manager.remove(id);
+    assert.equal(site.manager.sni.match('gone.test.example'), undefined);
+    assert.equal(site.manager.status().some((s) => s.id === id), false);
+  });
+
   it('refuses names ACME cannot validate here', () => {
     assert.throws(() => site.manager.add({ issuer: 'http', names: ['*.wild.test.example'] }), /dns-01/);
     assert.throws(() => site.manager.add({ issuer: 'nope', names: ['a.test.example'] }), /unknown acme_issuer/);
@@ -130,6 +166,8 @@ describe('ACME issuance with PEBBLE_WFE_NONCEREJECT=50', () => {
   after(async () => { await site.close(); });
 
   it('still issues (badNonce retried per request)', async () => {
+    let badNonces = 0;
+    acme.setLogger((msg) => { if (msg.startsWith('Caught invalid nonce error')) badNonces++; });
     const ids = [
       site.manager.add({ issuer: 'http', names: ['n1.test.example'] }),
       site.manager.add({ issuer: 'alpn', names: ['n2.test.example', 'n3.test.example'] }),
@@ -141,5 +179,7 @@ describe('ACME issuance with PEBBLE_WFE_NONCEREJECT=50', () => {
       assert.equal(await opensslVerify(cert.chainPem, root), 'leaf.pem: OK');
     }
     assert.deepEqual(site.log.entries.filter((e) => e.level === 'error'), []);
+    assert.ok(badNonces >= 5, `Pebble rejected nonces (${badNonces} retries seen)`);
+    acme.setLogger(() => undefined);
   });
 });

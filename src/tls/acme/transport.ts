@@ -4,7 +4,10 @@
 // defaults (httpsAgent, acmeSettings) would apply one issuer's trust to all issuers. Instead each Client's own
 // HttpClient.request is wrapped to pass an https.Agent per request. This touches acme-client internals
 // (client.http.request, http.maxBadNonceRetries, axios config.retryAttempt), checked at construction.
+// acme-client's response interceptor turns any failure without a response (connection refused, timeout) into
+// "Cannot read properties of undefined (reading 'config')"; a per-request adapter keeps the original error.
 
+import { createRequire } from 'node:module';
 import https from 'node:https';
 import acme from 'acme-client';
 import { PorticoError } from '../../core/errors.ts';
@@ -36,6 +39,23 @@ interface HttpClientInternals {
   maxBadNonceRetries: number;
 }
 
+type Adapter = (config: Record<string, unknown>) => Promise<unknown>;
+
+let httpAdapter: Adapter | undefined;
+
+/** The axios http adapter of the axios copy acme-client itself loads. */
+function axiosHttpAdapter(): Adapter {
+  if (httpAdapter === undefined) {
+    const fromAcme = createRequire(import.meta.resolve('acme-client'));
+    const axios = fromAcme('axios') as { getAdapter?: (name: string) => Adapter };
+    if (typeof axios.getAdapter !== 'function') {
+      throw new PorticoError('TLS_ACME_CLIENT_INTERNALS', 'internal', 'axios used by acme-client has no getAdapter()');
+    }
+    httpAdapter = axios.getAdapter('http');
+  }
+  return httpAdapter;
+}
+
 export interface Transport {
   readonly agent: https.Agent;
   /** The last problem document any request of this client received (badNonce excluded). */
@@ -61,16 +81,32 @@ export function configureTransport(client: acme.Client, agent: https.Agent, opti
   http.maxBadNonceRetries = options.maxBadNonceRetries ?? 20;
   const timeout = options.requestTimeoutMs ?? 30_000;
   const original = http.request.bind(http);
+  const baseAdapter = axiosHttpAdapter();
   let last: AcmeProblem | undefined;
   http.request = async (url, method, opts = {}) => {
-    const resp = await original(url, method, {
-      ...opts,
-      httpsAgent: agent,
-      timeout,
-      // acme-client's axios interceptor retries network errors and 5xx up to 5 times, 5-25 s apart, using
-      // settings shared by all clients; the certificate manager retries with its own backoff instead.
-      retryAttempt: Number.MAX_SAFE_INTEGER,
-    });
+    let transportError: unknown;
+    const adapter: Adapter = async (config) => {
+      try {
+        return await baseAdapter(config);
+      } catch (e) {
+        if ((e as { response?: unknown }).response === undefined) transportError = e;
+        throw e;
+      }
+    };
+    let resp: AxiosLikeResponse;
+    try {
+      resp = await original(url, method, {
+        ...opts,
+        adapter,
+        httpsAgent: agent,
+        timeout,
+        // acme-client's axios interceptor retries network errors and 5xx up to 5 times, 5-25 s apart, using
+        // settings shared by all clients; the certificate manager retries with its own backoff instead.
+        retryAttempt: Number.MAX_SAFE_INTEGER,
+      });
+    } catch (e) {
+      throw transportError ?? e;
+    }
     if (resp.status >= 400) {
       const p = toProblem(resp.data);
       if (p !== undefined && p.type !== 'urn:ietf:params:acme:error:badNonce') {

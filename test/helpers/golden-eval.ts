@@ -1,0 +1,199 @@
+// Runs one golden case through Portico's own load path (`prepare`, the code behind `portico -t`) and answers its
+// checks: which location a request target selects, which server a Host value selects, and the merged values a
+// location ends up with. Not the test loop and not the nginx cross-check; it only computes Portico's answers.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { prepare } from '../../src/server/instance.ts';
+import type { HttpRuntime, ListenerRuntime } from '../../src/proxy/runtime.ts';
+import type { LocationPlan, ServerPlan } from '../../src/proxy/plan.ts';
+import { normalizeHost, normalizePath, splitTarget } from '../../src/routing/uri.ts';
+import { ACCESS_LOGS, ERROR_LOG } from '../../src/observability/directives.ts';
+import { MAIN_FILE, type GoldenCase, type GoldenCheck } from './golden-cases.ts';
+
+export function writeCaseFiles(c: GoldenCase, dir: string): void {
+  for (const [rel, text] of c.files) {
+    const p = join(dir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
+}
+
+/** Portico's error with the case directory stripped from paths, or the runtime when the config loads. */
+export function loadCase(c: GoldenCase, dir: string): { error: string } | { runtime: HttpRuntime } {
+  try {
+    const { runtime } = prepare({ prefix: dir, confFile: MAIN_FILE, globals: c.globals }, false);
+    return { runtime };
+  } catch (e) {
+    return { error: relativize((e as Error).message, dir) };
+  }
+}
+
+export function relativize(message: string, dir: string): string {
+  return message.split(dir + '/').join('');
+}
+
+function capturesText(captures: string[] | undefined, groups: Record<string, string> | undefined): string {
+  const out: string[] = [];
+  for (let i = 1; i < (captures?.length ?? 0); i++) out.push(`$${i}=${captures?.[i] ?? ''}`);
+  for (const [k, v] of Object.entries(groups ?? {})) out.push(`$${k}=${v ?? ''}`);
+  return out.join(' ');
+}
+
+export function listenerOf(rt: HttpRuntime, server: ServerPlan): ListenerRuntime | undefined {
+  for (const lr of rt.listeners.values()) if (lr.servers.includes(server)) return lr;
+  return undefined;
+}
+
+/** `#N` (1-based, in configuration order) or the server's primary name, which must then be unique. */
+export function pickServer(rt: HttpRuntime, selector: string): ServerPlan {
+  if (selector === '') return rt.servers[0];
+  if (selector.startsWith('#')) {
+    const s = rt.servers[Number(selector.slice(1)) - 1];
+    if (!s) throw new Error(`no server ${selector}`);
+    return s;
+  }
+  const found = rt.servers.filter((s) => s.primaryName === selector);
+  if (found.length !== 1) throw new Error(`server "${selector}" is ${found.length === 0 ? 'unknown' : 'ambiguous'}; use #N`);
+  return found[0];
+}
+
+export function serverLabel(rt: HttpRuntime, s: ServerPlan, expected: string): string {
+  if (expected.startsWith('#')) return `#${rt.servers.indexOf(s) + 1}`;
+  return s.primaryName;
+}
+
+export interface Answer {
+  expect: string;
+  captures: string;
+}
+
+export function answerLocation(rt: HttpRuntime, server: ServerPlan, input: string): Answer {
+  if (input.startsWith('@')) {
+    const named = server.locations.findNamed(input);
+    return { expect: named ? named.name : '(none)', captures: '' };
+  }
+  const lr = listenerOf(rt, server);
+  const t = splitTarget(input);
+  const path = t && normalizePath(t.path, lr?.mergeSlashes ?? true);
+  if (!t || path === undefined) return { expect: '400', captures: '' };
+  const found = server.locations.find(path);
+  if (!found) return { expect: '(none)', captures: '' };
+  return { expect: found.value.name, captures: capturesText(found.captures, found.groups) };
+}
+
+export function pickListener(rt: HttpRuntime, key: string): ListenerRuntime {
+  if (key !== '') {
+    const lr = rt.listeners.get(key);
+    if (!lr) throw new Error(`no listener ${key}; have ${[...rt.listeners.keys()].join(', ')}`);
+    return lr;
+  }
+  if (rt.listeners.size !== 1) throw new Error(`several listeners (${[...rt.listeners.keys()].join(', ')}); name one`);
+  return [...rt.listeners.values()][0];
+}
+
+/** Mirrors src/server/listeners.ts: Host normalized (invalid -> 400), looked up when non-empty, else default. */
+export function answerServer(rt: HttpRuntime, lr: ListenerRuntime, input: string, expected: string): Answer {
+  let host = '';
+  if (input !== '(none)') {
+    const h = normalizeHost(input);
+    if (h === undefined) return { expect: '400', captures: '' };
+    host = h;
+  }
+  const found = host ? lr.names.find(host) : undefined;
+  const server = found?.server ?? lr.defaultServer;
+  return { expect: serverLabel(rt, server, expected), captures: capturesText(found?.captures, found?.groups) };
+}
+
+function list(items: string[]): string {
+  return items.length === 0 ? '-' : items.join(' | ');
+}
+
+/** One merged value of a location plan, rendered as the case files write it. */
+export function renderMerged(plan: LocationPlan, key: string): string {
+  switch (key) {
+    case 'location':
+      return plan.name || '(none)';
+    case 'root':
+      return plan.root.kind === 'root' ? plan.root.path.source : '-';
+    case 'alias':
+      return plan.root.kind === 'alias' ? plan.root.path.source : '-';
+    case 'index':
+      return plan.index.map((t) => t.source).join(' ');
+    case 'try_files':
+      if (!plan.tryFiles) return '-';
+      {
+        const f = plan.tryFiles.fallback;
+        const last = f.kind === 'code' ? `=${f.code}` : f.kind === 'named' ? f.name : f.uri.source;
+        return [...plan.tryFiles.files.map((t) => t.source), last].join(' ');
+      }
+    case 'add_header':
+      return list(plan.addHeaders.map((h) => `${h.name} ${h.value.source}${h.always ? ' always' : ''}`));
+    case 'error_page': {
+      const seen = new Set<unknown>();
+      const out: string[] = [];
+      for (const p of plan.errorPages.values()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        const over = p.override === undefined ? '' : p.override === 0 ? ' =' : ` =${p.override}`;
+        out.push(`${p.codes.join(' ')}${over} ${p.target.source}`);
+      }
+      return list(out);
+    }
+    case 'access_log': {
+      const v = plan.scope.get(ACCESS_LOGS);
+      if (v === undefined) return 'logs/access.log combined';
+      if (v === 'off') return 'off';
+      return list(v.map((a) => `${a.path} ${a.format}${a.buffer ? ` buffer=${a.buffer}` : ''}`));
+    }
+    case 'error_log': {
+      const v = plan.scope.get(ERROR_LOG);
+      return v ? `${v.path} ${v.level}` : '-';
+    }
+    case 'access':
+      return list(plan.access.map((r) => `${r.allow ? 'allow' : 'deny'} ${r.unix ? 'unix:' : r.range ? `${r.range[0].toString()}/${r.range[1]}` : 'all'}`));
+    case 'return': {
+      const r = plan.rewriteOps?.find((o) => o.kind === 'return');
+      return r && r.kind === 'return' ? `${r.code}${r.text ? ' ' + r.text.source : ''}` : '-';
+    }
+    case 'internal':
+      return String(plan.internal);
+    case 'client_max_body_size':
+      return String(plan.clientMaxBodySize);
+    case 'default_type':
+      return plan.defaultType;
+    case 'autoindex':
+      return plan.autoindex ? 'on' : 'off';
+    case 'etag':
+      return plan.etag ? 'on' : 'off';
+    case 'server_tokens':
+      return plan.serverTokens;
+    case 'absolute_redirect':
+      return plan.absoluteRedirect ? 'on' : 'off';
+    case 'limit_rate':
+      return String(plan.limitRate);
+    case 'send_timeout':
+      return String(plan.sendTimeout);
+    case 'expires': {
+      const e = plan.expires;
+      if (!e) return '-';
+      if (e.kind === 'relative') return `${e.modified ? 'modified ' : ''}${e.ms}ms`;
+      if (e.kind === 'daily') return `@${e.ms}ms`;
+      return e.kind;
+    }
+    default:
+      throw new Error(`unknown merged key "${key}"`);
+  }
+}
+
+export function mergedPlan(rt: HttpRuntime, check: GoldenCheck): LocationPlan {
+  const [uri, selector = ''] = check.arg.split(/\s+/);
+  const server = pickServer(rt, selector);
+  if (uri === '(server)') return server.plan;
+  if (uri.startsWith('@')) {
+    const p = server.locations.findNamed(uri);
+    if (!p) throw new Error(`no named location ${uri}`);
+    return p;
+  }
+  return server.locations.find(uri)?.value ?? server.plan;
+}
