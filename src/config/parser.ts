@@ -3,8 +3,8 @@
 // Not the directive runner: it does not know which directives exist or where they are allowed.
 
 import { readFileSync, globSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { ConfigError } from './errors.ts';
+import { isAbsolute } from 'node:path';
+import { COMMAND_LINE, ConfigError } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
 
 export interface DirectiveNode {
@@ -65,14 +65,22 @@ class Parser {
 
   private parseTokens(tokens: Token[], file: string): DirectiveNode[] {
     let pos = 0;
+    const commandLine = file === COMMAND_LINE;
     const parseBlock = (depth: number): DirectiveNode[] => {
       const out: DirectiveNode[] = [];
       let words: Token[] = [];
-      while (pos < tokens.length) {
+      for (;;) {
         const t = tokens[pos++];
         if (t.kind === 'word') {
           words.push(t);
           continue;
+        }
+        if (t.kind === 'eof') {
+          if (words.length > 0 || t.partial) {
+            throw new ConfigError(commandLine ? 'unexpected end of parameter, expecting ";"' : 'unexpected end of file, expecting ";" or "}"', file, t.line);
+          }
+          if (depth > 0) throw new ConfigError('unexpected end of file, expecting "}"', file, t.line);
+          return out;
         }
         if (t.kind === '}') {
           if (words.length > 0) throw new ConfigError('unexpected "}"', file, t.line);
@@ -80,12 +88,13 @@ class Parser {
           return out;
         }
         if (words.length === 0) throw new ConfigError(`unexpected "${t.value}"`, file, t.line);
+        if (t.kind === '{' && commandLine) throw new ConfigError('block directives are not supported in -g option', file, t.line);
         const node: DirectiveNode = {
           name: words[0].value,
           args: words.slice(1).map((w) => w.value),
           quoted: words.slice(1).map((w) => w.quoted),
           file,
-          line: words[0].line,
+          line: t.line,
           block: undefined,
         };
         words = [];
@@ -97,18 +106,15 @@ class Parser {
         if (node.name === 'include') out.push(...this.include(node));
         else out.push(node);
       }
-      if (words.length > 0 || depth > 0) {
-        const last = tokens[tokens.length - 1];
-        throw new ConfigError(`unexpected end of file, expecting ";" or "}"`, file, last ? last.line : 1);
-      }
-      return out;
     };
     return parseBlock(0);
   }
 
   private include(node: DirectiveNode): DirectiveNode[] {
     if (node.args.length !== 1) throw new ConfigError('invalid number of arguments in "include" directive', node.file, node.line);
-    const pattern = isAbsolute(node.args[0]) ? node.args[0] : resolve(this.opts.confPrefix, node.args[0]);
+    const arg = node.args[0];
+    const prefix = this.opts.confPrefix;
+    const pattern = isAbsolute(arg) ? arg : prefix.endsWith('/') ? prefix + arg : `${prefix}/${arg}`;
     if (!GLOB_CHARS.test(pattern)) return this.parseFile(pattern, node);
     const matches = globSync(pattern).filter((p) => {
       try {
@@ -127,7 +133,7 @@ class Parser {
 export function parseConfigFile(path: string, opts: ParseOptions, extraMain?: string): ParsedConfig {
   const p = new Parser(opts);
   const root = p.parseFile(path);
-  if (extraMain) root.unshift(...p.parseText(extraMain, 'command line'));
+  if (extraMain) root.unshift(...p.parseText(extraMain, COMMAND_LINE));
   return { root, files: p.files };
 }
 

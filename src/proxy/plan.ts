@@ -4,6 +4,7 @@
 import type { Scope } from '../config/scope.ts';
 import type { Template } from '../core/variables.ts';
 import { ACCESS_RULES, type AccessRule } from '../access/directives.ts';
+import { REAL_IP_FROM, REAL_IP_HEADER, REAL_IP_RECURSIVE, type RealIpConf } from '../access/real-ip.ts';
 import type { AccessLogTarget } from '../observability/access-log.ts';
 import type { ErrorLog } from '../observability/error-log.ts';
 import { LocationTree } from '../routing/locations.ts';
@@ -81,6 +82,7 @@ export interface LocationPlan {
   addHeaders: HeaderAdd[];
   expires: Expires | undefined;
   access: AccessRule[];
+  realIp: RealIpConf | undefined;
   accessLogs: AccessLogTarget[];
   errorLog: ErrorLog;
   clientMaxBodySize: number;
@@ -157,6 +159,9 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     addHeaders: scope.get(ADD_HEADERS) ?? [],
     expires: scope.get(EXPIRES),
     access: scope.get(ACCESS_RULES) ?? [],
+    realIp: scope.get(REAL_IP_FROM)
+      ? { from: scope.get(REAL_IP_FROM) ?? [], header: scope.get(REAL_IP_HEADER) ?? 'x-real-ip', recursive: scope.get(REAL_IP_RECURSIVE) ?? false }
+      : undefined,
     accessLogs: res.accessLogsFor(scope),
     errorLog: res.errorLogFor(scope),
     clientMaxBodySize: scope.get(CLIENT_MAX_BODY_SIZE) ?? 1024 * 1024,

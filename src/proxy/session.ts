@@ -6,12 +6,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { DownstreamRequest, DownstreamResponse, Session, UpstreamFacts } from '../core/session.ts';
 import { accessAllowed } from '../access/check.ts';
+import { realIp } from '../access/real-ip.ts';
 import { writeAccessLogs } from '../observability/access-log.ts';
 import type { Level } from '../observability/error-log.ts';
 import { normalizePath, splitTarget } from '../routing/uri.ts';
 import type { LocationPlan, ServerPlan } from './plan.ts';
 import { runRewrites } from './rewrite.ts';
-import { errorBody } from './status-pages.ts';
+import { errorBody, reasonPhrase } from './status-pages.ts';
 import { serveStatic } from './static-content.ts';
 import type { ListenerRuntime } from './runtime.ts';
 import { requestLine } from './variables.ts';
@@ -68,11 +69,13 @@ export class RequestSession implements Session {
   server!: ServerPlan;
   plan!: LocationPlan;
   internalRedirects = 0;
+  private realIpApplied = false;
   internal = false;
   errorPageDepth = 0;
   headSent = false;
   done = false;
   private logged = false;
+  tunnelEnded = false;
 
   constructor(listener: ListenerRuntime, req: DownstreamRequest, res: DownstreamResponse, connection: number, connectionRequests: number) {
     this.listener = listener;
@@ -137,6 +140,7 @@ export class RequestSession implements Session {
       this.plan = found ? found.value : this.server.plan;
       if (found?.captures) this.captures = found.captures;
       if (found?.groups) for (const k in found.groups) this.vars.set(k.toLowerCase(), found.groups[k] ?? '');
+      if (this.bodyTooLarge()) return this.finalize(413);
       if (this.plan.rewriteOps && this.plan !== this.server.plan) {
         const r = runRewrites(this, this.plan.rewriteOps, this.plan);
         if (r === 'done') return;
@@ -156,6 +160,12 @@ export class RequestSession implements Session {
   runPlan(): void {
     const plan = this.plan;
     if (plan.internal && !this.internal) return this.finalize(404);
+    if (plan.realIp && !this.realIpApplied) {
+      this.realIpApplied = true;
+      const h = this.req.headers[plan.realIp.header];
+      const addr = realIp(plan.realIp, this.remoteAddr, Array.isArray(h) ? h.join(', ') : h);
+      if (addr !== undefined) this.remoteAddr = addr;
+    }
     if (plan.access.length > 0 && !accessAllowed(plan.access, this.remoteAddr)) {
       this.log('error', `access forbidden by rule`);
       return this.finalize(403);
@@ -173,12 +183,15 @@ export class RequestSession implements Session {
     }
   }
 
-  runContent(): void {
+  /** nginx checks client_max_body_size against Content-Length when a location is found, before its rewrites. */
+  private bodyTooLarge(): boolean {
     const len = this.req.headers['content-length'];
-    if (len !== undefined && this.plan.clientMaxBodySize > 0 && Number(len) > this.plan.clientMaxBodySize) {
-      this.log('error', `client intended to send too large body: ${len} bytes`);
-      return this.finalize(413);
-    }
+    if (this.internal || len === undefined || this.plan.clientMaxBodySize <= 0 || Number(len) <= this.plan.clientMaxBodySize) return false;
+    this.log('error', `client intended to send too large body: ${len} bytes`);
+    return true;
+  }
+
+  runContent(): void {
     try {
       if (this.plan.content) this.plan.content(this);
       else serveStatic(this);
@@ -241,7 +254,7 @@ export class RequestSession implements Session {
       return;
     }
     const page = this.plan.errorPages.get(status);
-    if (page && (this.errorPageDepth === 0 || this.plan.recursiveErrorPages) && this.errorPageDepth < MAX_INTERNAL_REDIRECTS) {
+    if (page && (this.errorPageDepth === 0 || this.plan.recursiveErrorPages) && this.errorPageDepth <= MAX_INTERNAL_REDIRECTS) {
       this.errorPageDepth++;
       return this.errorPage(status, page.override, page.target.evaluate(this));
     }
@@ -318,14 +331,22 @@ export class RequestSession implements Session {
     }
     if (this.res.headersSent) return;
     try {
-      (this.res as { writeHead(s: number, h: Record<string, string | string[]>): void }).writeHead(status, out);
+      if (this.req.httpVersion === '2.0') (this.res as { writeHead(s: number, h: Record<string, string | string[]>): void }).writeHead(status, out);
+      else (this.res as { writeHead(s: number, r: string, h: Record<string, string | string[]>): void }).writeHead(status, reasonPhrase(status), out);
     } catch (e) {
       this.log('error', `invalid response header: ${(e as Error).message}`);
       (this.res as { writeHead(s: number): void }).writeHead(502);
     }
   }
 
+  /** Called when a tunnelled (101) connection ends: the request is logged then. */
+  tunnelClosed(): void {
+    this.tunnelEnded = true;
+    this.finished();
+  }
+
   private finished(): void {
+    if (this.status === 101 && !this.tunnelEnded) return;
     if (this.logged) return;
     this.logged = true;
     this.done = true;

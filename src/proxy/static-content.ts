@@ -157,9 +157,12 @@ async function serve(s: RequestSession): Promise<void> {
   });
   if (plan.errorPage) {
     close(opened.fd, () => undefined);
+    for (const [name, value] of plan.headers) s.res.setHeader(name, value);
     return s.finalize(plan.status);
   }
-  s.sendHead(plan.status, plan.headers as OutHeaders);
+  const errorPageStatus = s.effectiveStatus(plan.status) !== plan.status;
+  s.sendHead(plan.status, (errorPageStatus ? plan.headers.filter(([n]) => !/^(last-modified|accept-ranges)$/i.test(n)) : plan.headers) as OutHeaders);
+  s.bodyBytesSent = s.method === 'HEAD' ? 0 : plan.contentLength;
   const result = await streamFile(s.res, plan, opened.fd);
   s.bodyBytesSent = result.bytesSent;
   if (result.outcome === 'failed') s.log('error', `reading "${path}" failed: ${result.error?.message}`);

@@ -4,14 +4,25 @@
 import { STATUS_CODES } from 'node:http';
 
 const NGINX_TEXT: Record<number, string> = {
+  405: 'Not Allowed',
+  408: 'Request Time-out',
   413: 'Request Entity Too Large',
   414: 'Request-URI Too Large',
   416: 'Requested Range Not Satisfiable',
   494: 'Request Header Or Cookie Too Large',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
 };
 
 export function statusText(code: number): string {
   return NGINX_TEXT[code] ?? STATUS_CODES[code] ?? '';
+}
+
+/** The reason phrase of nginx's status line (its page title, except 302's "Moved Temporarily"). */
+export function reasonPhrase(code: number): string {
+  if (code === 302) return 'Moved Temporarily';
+  if (code >= 494 && code <= 497) return 'Bad Request';
+  return statusText(code);
 }
 
 const cache = new Map<string, string>();

@@ -8,6 +8,8 @@ import { ConfigError } from '../config/errors.ts';
 import { parseConfigFile, type ParsedConfig } from '../config/parser.ts';
 import { Scope } from '../config/scope.ts';
 import { accessDirectives } from '../access/directives.ts';
+import { realIpDirectives } from '../access/real-ip.ts';
+import { mapDirectives } from '../routing/map-directive.ts';
 import { logDirectives } from '../observability/directives.ts';
 import { coreDirectives } from '../proxy/core-directives.ts';
 import { moduleDirectives } from '../proxy/modules.ts';
@@ -35,7 +37,7 @@ let runner: Runner | undefined;
 export function directiveRunner(): Runner {
   if (runner) return runner;
   runner = new Runner();
-  for (const t of [mainDirectives, routingDirectives, staticDirectives, coreDirectives, logDirectives, accessDirectives, tlsDirectives, ...moduleDirectives]) {
+  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, logDirectives, accessDirectives, realIpDirectives, tlsDirectives, ...moduleDirectives]) {
     runner.register(t);
   }
   return runner;

@@ -3,7 +3,7 @@
 // selecting the virtual server by Host, and handing the request to a session. A reload swaps the runtime a
 // listener points at; requests in flight finish on the old one. Graceful stop drains connections.
 
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -91,6 +91,15 @@ export class Listener {
     } else {
       this.server = createHttpServer(h1opts, handler);
     }
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const res = new ServerResponse(req);
+      res.assignSocket(socket);
+      res.shouldKeepAlive = false;
+      res.once('finish', () => {
+        if (!socket.destroyed && res.statusCode !== 101) socket.end();
+      });
+      this.handle(req, res, socket, head);
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.clientError(err, socket, large.size));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -144,13 +153,17 @@ export class Listener {
     );
   }
 
-  private handle(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+  private handle(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
     const lr = this.current;
     const isH2 = req.httpVersion === '2.0';
     const key: object = isH2 ? (req as Http2ServerRequest).stream.session ?? req : (req as IncomingMessage).socket;
     const c = info(key);
     c.requests++;
     const s = new RequestSession(lr, req, res, c.id, c.requests);
+    if (upgradeSocket) {
+      s.upgradeSocket = upgradeSocket;
+      s.upgradeHead = upgradeHead;
+    }
     if (this.closing && !isH2) (res as ServerResponse).shouldKeepAlive = false;
     const large = lr.defaultServer.scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
     const url = req.url ?? '';

@@ -1,5 +1,5 @@
 // Tests for the ALPN front on loopback: tls-alpn-01 routing for TLS 1.2 and 1.3, ClientHellos trickled one byte at
-// a time, normal h2/HTTP/1.1 traffic to the main server, garbage, silent and vanishing clients.
+// a time, normal h2/HTTP/1.1 traffic to the main server, garbage, silent and vanishing clients. No ACME server.
 
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';

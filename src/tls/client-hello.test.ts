@@ -1,5 +1,5 @@
 // Unit tests for the ClientHello parser: real ClientHellos from node:tls, split at every offset and across
-// records, plus garbage and malformed input.
+// records, plus garbage and malformed input. Not a test of routing (alpn-front.test.ts).
 
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -1,4 +1,5 @@
 // Unit tests for FileStorage: atomic writes, file modes, listing, key validation and expiring locks.
+// Not multi-host: processes sharing the directory are simulated by separate instances.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';

@@ -215,7 +215,9 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
     };
     this.#entries.set(key, entry);
     if (this.#started && !this.#stopped) {
-      void this.#load(entry).then(() => this.#tick());
+      void this.#load(entry).then(() => this.#tick()).catch((err: unknown) => {
+        this.#log.error({ issuer: issuer.name, names, ...errorFields(err) }, 'could not load certificate state');
+      });
     }
     return key;
   }

@@ -1,4 +1,4 @@
-// Unit tests for self-signed placeholder certificates: names, validity, key match, caching.
+// Unit tests for self-signed placeholder certificates: names, validity, key match, caching. No TLS traffic.
 
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';

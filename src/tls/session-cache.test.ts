@@ -1,5 +1,5 @@
 // Tests for session resumption under the TLS policy: tickets across hot-swapped SNI contexts, and the stateful
-// session cache when tickets are off.
+// session cache when tickets are off. Not a performance test.
 
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,5 @@
 // Unit tests for SniTable: exact, wildcard and default lookups, hot replacement, and use as a real SNICallback.
+// Not about which certificate the manager publishes (integration tests cover that).
 
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,5 @@
 // Unit tests for the TLS policy: hardened defaults and the nginx ssl_* mapping, checked against real handshakes.
+// Not a full cipher scan (testssl.sh is for that).
 
 import assert from 'node:assert/strict';
 import { constants } from 'node:crypto';

@@ -46,6 +46,13 @@ export class WireTransport<R> implements Transport<R> {
 
 type SendState = 'waiting' | 'sending' | 'sent';
 
+interface SourceHandlers {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(err: Error): void;
+  close(): void;
+}
+
 class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
   reused = false;
   bytesSent = 0;
@@ -68,6 +75,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
   #dialing: net.Socket | null = null;
   #session: WireSession | null = null;
   #source: Readable | null = null;
+  #sourceHandlers: SourceHandlers | null = null;
   #ownsSource = false;
   #send: SendState = 'waiting';
   /** Body bytes still to send when the length is known; -1 when unknown. */
@@ -102,7 +110,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
       this.connectMs = 0;
       this.#begin(conn);
     } else {
-      this.#dialing = pool.connect(peer, key, options.connectMs, this.#onConnected);
+      this.#dialing = pool.connect(peer, key, options.connectMs, (err, c) => this.#connected(err, c));
     }
   }
 
@@ -122,7 +130,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     if (this.#conn !== null) this.#pool.destroy(this.#conn);
   }
 
-  #onConnected = (err: PorticoError | null, conn: Connection | null): void => {
+  #connected(err: PorticoError | null, conn: Connection | null): void {
     this.#dialing = null;
     if (err !== null) {
       this.#fail(err);
@@ -134,7 +142,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     }
     this.connectMs = performance.now() - this.#start;
     this.#begin(conn!);
-  };
+  }
 
   #begin(conn: Connection): void {
     this.#conn = conn;
@@ -143,7 +151,10 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     try {
       session = this.#codec.begin(this.#request, this, this.#options.maxHeadBytes, this.#upgrade);
     } catch (e) {
-      this.#fail(upstreamError('invalid-head', `cannot encode the request: ${(e as Error).message}`, e));
+      const err = upstreamError('invalid-head', `cannot encode the request: ${(e as Error).message}`, e);
+      this.#pool.destroy(conn);
+      this.#conn = null;
+      process.nextTick(() => this.#fail(err));
       return;
     }
     this.#session = session;
@@ -170,10 +181,18 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
       this.#source = body.stream;
     }
     const source = this.#source;
-    source.on('data', this.#onSourceData);
-    source.on('end', this.#onSourceEnd);
-    source.on('error', this.#onSourceError);
-    source.on('close', this.#onSourceClose);
+    const h: SourceHandlers = (this.#sourceHandlers = {
+      data: (chunk) => this.#onSourceData(chunk),
+      end: () => this.#onSourceEnd(),
+      error: (err) => this.#fail(upstreamError('aborted', `request body failed: ${err.message}`, err)),
+      close: () => {
+        if (this.#source !== null && !this.#source.readableEnded) this.#fail(upstreamError('aborted', 'request body closed before its end'));
+      },
+    });
+    source.on('data', h.data);
+    source.on('end', h.end);
+    source.on('error', h.error);
+    source.on('close', h.close);
     source.resume();
     this.#armTimer();
   }
@@ -206,7 +225,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     conn.setTimer(ms);
   }
 
-  #onSourceData = (data: Buffer): void => {
+  #onSourceData(data: Buffer): void {
     if (this.#done) return;
     if (!this.#ownsSource) this.bodyConsumed = true;
     if (data.length === 0) return;
@@ -234,16 +253,16 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
       this.#source!.pause();
       this.#armTimer();
     }
-  };
+  }
 
-  #onSourceEnd = (): void => {
+  #onSourceEnd(): void {
     if (this.#done) return;
     if (this.#bodyLeft > 0) {
       this.#fail(upstreamError('aborted', `request body ended ${this.#bodyLeft} bytes short of its length`));
       return;
     }
     this.#endBody();
-  };
+  }
 
   /** The declared length was written, or the source ended: the body is complete. */
   #endBody(): void {
@@ -253,25 +272,16 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
     this.#requestDone();
   }
 
-  #onSourceError = (err: Error): void => {
-    this.#fail(upstreamError('aborted', `request body failed: ${err.message}`, err));
-  };
-
-  #onSourceClose = (): void => {
-    if (this.#source !== null && !this.#source.readableEnded) {
-      this.#fail(upstreamError('aborted', 'request body closed before its end'));
-    }
-  };
-
   /** Stops reading the body; a one-shot source left unfinished is paused so no byte is lost to a later reader. */
   #detachSource(complete = false): void {
     const source = this.#source;
     if (source === null) return;
+    const h = this.#sourceHandlers!;
     this.#source = null;
-    source.removeListener('data', this.#onSourceData);
-    source.removeListener('end', this.#onSourceEnd);
-    source.removeListener('error', this.#onSourceError);
-    source.removeListener('close', this.#onSourceClose);
+    source.removeListener('data', h.data);
+    source.removeListener('end', h.end);
+    source.removeListener('error', h.error);
+    source.removeListener('close', h.close);
     if (this.#ownsSource) source.destroy();
     else if (!complete && !source.readableEnded) source.pause();
   }

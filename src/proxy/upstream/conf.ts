@@ -123,16 +123,3 @@ export const FASTCGI_KEEP_CONN = defineSlot<boolean>('fastcgi_keep_conn');
 export const FASTCGI_CATCH_STDERR = defineSlot<string>('fastcgi_catch_stderr');
 export const UWSGI_MODIFIER1 = defineSlot<number>('uwsgi_modifier1');
 export const UWSGI_MODIFIER2 = defineSlot<number>('uwsgi_modifier2');
-
-export interface MapSpec {
-  source: Template;
-  target: string;
-  hostnames: boolean;
-  exact: Map<string, Template>;
-  regexes: { regex: RegExp; value: Template }[];
-  default: Template | undefined;
-}
-
-export const REAL_IP_FROM = defineSlot<[import('ipaddr.js').IPv4 | import('ipaddr.js').IPv6, number][]>('set_real_ip_from');
-export const REAL_IP_HEADER = defineSlot<string>('real_ip_header');
-export const REAL_IP_RECURSIVE = defineSlot<boolean>('real_ip_recursive');

@@ -7,7 +7,8 @@ import type { PorticoError } from '../../core/errors.ts';
 import type { UpstreamFacts } from '../../core/session.ts';
 import type { Peer } from '../../balancer/peer.ts';
 import type { TriedPeers } from '../../balancer/tried.ts';
-import type { Exchange, ExchangeOptions, HeaderList, RequestBody, ResponseSink } from '../../upstream/types.ts';
+import type { Duplex } from 'node:stream';
+import type { Exchange, ExchangeOptions, HeaderList, PeerAddress, RequestBody, ResponseSink, Transport, UpgradeSink } from '../../upstream/types.ts';
 import type { OutHeaders, RequestSession } from '../session.ts';
 import type { NextUpstreamCondition } from './conf.ts';
 import type { GroupRuntime } from './groups.ts';
@@ -19,6 +20,8 @@ export interface ProtocolAdapter<R> {
   build(s: RequestSession, group: GroupRuntime<R>, body: RequestBody, bodyLength: number | null): R | number;
   /** Headers of the response head to drop (lowercase), besides hop-by-hop ones. */
   readonly hidden: ReadonlySet<string>;
+  /** The protocol request asks the peer to switch protocols (only HTTP can). */
+  upgradable?(request: R): boolean;
   /** Rewrites a response header value (proxy_redirect), or undefined to keep it. */
   rewriteHeader?(s: RequestSession, name: string, value: string): string | undefined;
 }
@@ -192,7 +195,13 @@ class Attempts<R> {
     this.triesLeft--;
     (s.upstream as UpstreamFacts).addr.push(peer.address);
     const sink = this.sink(peer);
-    this.exchange = this.group.transport.exchange(this.group.addressOf(peer), this.request, this.body, this.plan.options, sink);
+    const addr = this.group.addressOf(peer);
+    const transport = this.group.transport as Transport<R> & { upgrade?: (p: PeerAddress, r: R, o: ExchangeOptions, k: UpgradeSink) => Exchange };
+    if (s.upgradeSocket && transport.upgrade && this.plan.adapter.upgradable?.(this.request)) {
+      this.exchange = transport.upgrade(addr, this.request, this.plan.options, { ...sink, onUpgrade: (st, h, r, sock) => this.tunnel(st, h, r, sock) });
+      return;
+    }
+    this.exchange = transport.exchange(addr, this.request, this.body, this.plan.options, sink);
   }
 
   private release(outcome: 'ok' | 'fail'): void {
@@ -267,6 +276,35 @@ class Attempts<R> {
         s.finalize(cond === 'timeout' ? 504 : 502);
       },
     };
+  }
+
+  private tunnel(status: number, headers: HeaderList, reason: string, upstream: Duplex): void {
+    const s = this.s;
+    const client = s.upgradeSocket as Duplex;
+    this.finished = true;
+    this.record(String(status));
+    this.release('ok');
+    this.cleanup?.();
+    s.status = status;
+    s.headSent = true;
+    let head = `HTTP/1.1 ${status} ${reason || 'Switching Protocols'}\r\n`;
+    for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
+    client.write(head + '\r\n');
+    if (s.upgradeHead && s.upgradeHead.length > 0) upstream.write(s.upgradeHead);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      client.destroy();
+      upstream.destroy();
+      s.tunnelClosed();
+    };
+    client.on('close', close);
+    upstream.on('close', close);
+    client.on('error', close);
+    upstream.on('error', close);
   }
 
   private filterHeaders(headers: HeaderList): OutHeaders {

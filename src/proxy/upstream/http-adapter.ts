@@ -132,6 +132,7 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
     prefix: 'proxy',
     hidden,
     build: (s, group, body, bodyLength) => buildRequest(s, conf, group, body, bodyLength),
+    upgradable: (r) => r.version === '1.1' && r.headers.some(([k]) => k.toLowerCase() === 'upgrade'),
     rewriteHeader: (s, name, value) => (name === 'location' || name === 'refresh' ? rewriteRedirect(s, conf, value) : undefined),
   };
   return {

@@ -1,4 +1,5 @@
 // Unit tests for the http-01 token store and path matching: pending tokens only, shared through storage, expiry.
+// No ACME server; Pebble validation is in test/integration/acme-issuance.test.ts.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Unit tests for ACME problem documents and key type parsing.
+// Unit tests for ACME problem documents, key type parsing and contact normalisation. No ACME server.
 
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
