@@ -12,6 +12,8 @@ export interface BuildContext {
   shared: Map<string, unknown>;
   http: Scope | undefined;
   onClose(fn: () => void | Promise<void>): void;
+  /** The main error log, for events outside any request (health checks, cache loader). */
+  log(level: 'error' | 'warn' | 'notice' | 'info', message: string): void;
 }
 
 /** Returns true when it handled the request (the response is under way or done). */

@@ -92,7 +92,14 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
     });
   };
 
-  const build: BuildContext = { prefix: opts.prefix, resolvePath, shared, http, onClose: (fn) => closers.push(fn) };
+  const build: BuildContext = {
+    prefix: opts.prefix,
+    resolvePath,
+    shared,
+    http,
+    onClose: (fn) => closers.push(fn),
+    log: (level, message) => mainErrorLog.log(level, message),
+  };
   const res: PlanResources = { build, accessLogsFor, errorLogFor };
   const listeners = new Map<string, ListenerRuntime>();
   const servers: ServerPlan[] = [];

@@ -47,7 +47,7 @@ export function mapPath(s: RequestSession, uri: string): string | undefined {
   const base = documentBase(s);
   s.documentRoot = 'root' in base ? base.root : base.alias;
   try {
-    if ('alias' in base && base.locationPrefix === '') return base.alias;
+    if ('alias' in base && base.locationPrefix === '') return (s.requestFilename = base.alias);
     const path = mapUriToPath(uri, base);
     s.requestFilename = path;
     return path;

@@ -5,6 +5,8 @@
 import { hostname } from 'node:os';
 import type { Session } from '../core/session.ts';
 import { defineVariable, definePrefixVariable } from '../core/variables.ts';
+import type { RequestSession } from './session.ts';
+import { mapPath } from './static-content.ts';
 
 
 const HOSTNAME = hostname();
@@ -60,6 +62,12 @@ function cookieValue(cookie: string, name: string): string {
   return '';
 }
 
+/** $document_root and $request_filename follow the current location's root/alias and $uri, as in nginx. */
+function mappedPath(s: Session): Session {
+  if ((s as Partial<RequestSession>).plan !== undefined) mapPath(s as RequestSession, s.uri);
+  return s;
+}
+
 function requestTime(s: Session): string {
   return ((performance.now() - s.start) / 1000).toFixed(3);
 }
@@ -90,9 +98,9 @@ defineVariable('request', requestLine);
 defineVariable('request_length', (s) => String(Number(header(s, 'content-length') || 0)));
 defineVariable('content_type', (s) => header(s, 'content-type'));
 defineVariable('content_length', (s) => header(s, 'content-length'));
-defineVariable('document_root', (s) => s.documentRoot);
-defineVariable('realpath_root', (s) => s.documentRoot);
-defineVariable('request_filename', (s) => s.requestFilename);
+defineVariable('document_root', (s) => mappedPath(s).documentRoot);
+defineVariable('realpath_root', (s) => mappedPath(s).documentRoot);
+defineVariable('request_filename', (s) => mappedPath(s).requestFilename);
 defineVariable('status', (s) => String(s.status).padStart(3, '0'));
 defineVariable('body_bytes_sent', (s) => String(s.bodyBytesSent));
 defineVariable('bytes_sent', (s) => String(s.bodyBytesSent + s.headerBytesSent));

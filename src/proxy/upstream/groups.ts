@@ -8,6 +8,7 @@ import type { Template } from '../../core/variables.ts';
 import type { KeepaliveOptions, PeerAddress, Transport, UpstreamTls } from '../../upstream/types.ts';
 import type { BuildContext } from '../content.ts';
 import { UPSTREAM_GROUPS, type GroupSpec } from './conf.ts';
+import { startHealthChecks, type ProbeKind } from './health.ts';
 
 export interface GroupRuntime<R> {
   name: string;
@@ -41,6 +42,7 @@ export function makeGroup<R>(
   implicit: PeerSpec | undefined,
   tls: UpstreamTls | undefined,
   createTransport: (k: KeepaliveOptions) => Transport<R>,
+  probe: ProbeKind,
 ): GroupRuntime<R> {
   const cached = ctx.shared.get(key) as GroupRuntime<R> | undefined;
   if (cached) return cached;
@@ -66,6 +68,12 @@ export function makeGroup<R>(
     addressOf: (peer) => addresses.get(peer) as PeerAddress,
   };
   ctx.shared.set(key, g);
+  if (spec?.healthCheck) {
+    const stop = startHealthChecks(peers, spec.healthCheck, probe, g.addressOf, label, (peer, healthy) =>
+      ctx.log(healthy ? 'notice' : 'error', `upstream "${g.name}" peer ${peer.address} ${healthy ? 'passed its health checks, back in service' : 'failed its health checks, taken out of service'}`),
+    );
+    ctx.onClose(stop);
+  }
   return g;
 }
 

@@ -124,7 +124,7 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
     const label = u.port === undefined || (u.scheme === 'http' && u.port === 80) || (u.scheme === 'https' && u.port === 443) ? u.host : `${u.host}:${u.port}`;
     const tls = u.scheme === 'https' ? { ...tlsBase, servername: u.host } : undefined;
     const address = u.host.startsWith('unix:') ? u.host : `${u.host}:${u.port ?? (u.scheme === 'https' ? 443 : 80)}`;
-    return makeGroup<HttpRequest>(ctx, `proxy:${u.scheme}:${spec ? 'group:' + u.host : address}`, label, spec, spec ? undefined : implicitPeer(address), tls, (k) => createHttpTransport(k) as HttpTransport);
+    return makeGroup<HttpRequest>(ctx, `proxy:${u.scheme}:${spec ? 'group:' + u.host : address}`, label, spec, spec ? undefined : implicitPeer(address), tls, (k) => createHttpTransport(k) as HttpTransport, 'http');
   };
   const fixed = url ? groupFor(url) : undefined;
 
