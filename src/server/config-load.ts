@@ -18,6 +18,7 @@ import { routingDirectives } from '../routing/directives.ts';
 import { staticDirectives } from '../static/directives.ts';
 import { mainDirectives } from './main-directives.ts';
 import { tlsDirectives, checkTls } from './tls-directives.ts';
+import { acmeDirectives, validateAcme } from './acme.ts';
 
 export interface LoadOptions {
   confFile: string;
@@ -37,7 +38,7 @@ let runner: Runner | undefined;
 export function directiveRunner(): Runner {
   if (runner) return runner;
   runner = new Runner();
-  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, logDirectives, accessDirectives, realIpDirectives, tlsDirectives, ...moduleDirectives]) {
+  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, logDirectives, accessDirectives, realIpDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
     runner.register(t);
   }
   return runner;
@@ -55,6 +56,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const http = main.children.filter((c) => c.context === 'http');
   if (http.length > 1) throw new ConfigError('"http" directive is duplicate', http[1].origin.file, http[1].origin.line);
   checkTls(main);
+  validateAcme(main);
   return { main, parsed, confFile, prefix: opts.prefix };
 }
 

@@ -5,12 +5,14 @@
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Scope } from '../config/scope.ts';
-import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
+import type { ErrorLog, ErrorLogTarget } from '../observability/error-log.ts';
 import { buildRuntime, type HttpRuntime, type ListenerRuntime } from '../proxy/runtime.ts';
 import { loadConfig, type LoadedConfig } from './config-load.ts';
 import { ListenerSet } from './listeners.ts';
 import { DAEMON, PID_FILE, WORKER_SHUTDOWN_TIMEOUT } from './main-directives.ts';
 import { buildListenerTls } from './tls-contexts.ts';
+import { createAcme, placeholderAcme, type AcmeSetup } from './acme.ts';
+import type { ChallengeHooks } from './listeners.ts';
 import { ERROR_LOG } from '../observability/directives.ts';
 
 export interface InstanceOptions {
@@ -50,7 +52,7 @@ export function prepare(opts: InstanceOptions, openFiles: boolean): { loaded: Lo
     defaultListenPort: process.getuid?.() === 0 ? 80 : 8000,
   });
   const confDir = dirname(loaded.confFile);
-  for (const lr of runtime.listeners.values()) if (lr.ssl) buildListenerTls(lr, (p) => resolveIn(confDir, p), undefined);
+  for (const lr of runtime.listeners.values()) if (lr.ssl) buildListenerTls(lr, (p) => resolveIn(confDir, p), placeholderAcme);
   return { loaded, runtime };
 }
 
@@ -62,6 +64,7 @@ export class Instance {
   private pidPath: string | undefined;
   private log!: ErrorLog;
   private stopping = false;
+  private acme: AcmeSetup | undefined;
 
   constructor(opts: InstanceOptions) {
     this.opts = opts;
@@ -86,14 +89,31 @@ export class Instance {
     this.log = runtime.mainErrorLog;
   }
 
-  private tlsFor(lr: ListenerRuntime) {
-    const t = buildListenerTls(lr, (p) => resolveIn(dirname(this.loaded.confFile), p), undefined);
+  private tlsFor(lr: ListenerRuntime, loaded: LoadedConfig = this.loaded) {
+    const t = buildListenerTls(lr, (p) => resolveIn(dirname(loaded.confFile), p), this.acme);
     for (const w of t.warnings) this.log.log('warn', w);
     return t;
   }
 
+  private hooks(): ChallengeHooks | undefined {
+    const m = this.acme?.manager;
+    if (!m) return undefined;
+    return { httpChallenge: (path) => m.httpChallengeForPath(path), alpnContext: (name) => m.tlsAlpnChallengeContext(name) };
+  }
+
+  private async setupAcme(loaded: LoadedConfig, log: ErrorLog): Promise<void> {
+    const fresh = !this.acme;
+    this.acme = createAcme(loaded.main, (p) => resolveIn(this.opts.prefix, p), (p) => resolveIn(dirname(loaded.confFile), p), log, this.acme);
+    if (!this.acme || !fresh) return;
+    this.acme.onChange(() => {
+      for (const l of this.listeners.all()) if (l.current.ssl) l.tls = this.tlsFor(l.current);
+    });
+    await this.acme.manager.start();
+  }
+
   async start(): Promise<void> {
-    await this.listeners.apply(this.runtime, (lr) => this.tlsFor(lr), (m) => this.log.log('error', m), this.graceMs());
+    await this.setupAcme(this.loaded, this.log);
+    await this.listeners.apply(this.runtime, (lr) => this.tlsFor(lr), (m) => this.log.log('error', m), this.graceMs(), this.hooks());
     this.pidPath = pidPathOf(this.loaded.main, this.opts.prefix);
     mkdirSync(dirname(this.pidPath), { recursive: true });
     writeFileSync(this.pidPath, `${process.pid}\n`);
@@ -120,7 +140,8 @@ export class Instance {
     }
     const old = this.runtime;
     try {
-      await this.listeners.apply(next.runtime, (lr) => buildListenerTls(lr, (p) => resolveIn(dirname(next.loaded.confFile), p), undefined), (m) => next.runtime.mainErrorLog.log('error', m), this.graceMs());
+      await this.setupAcme(next.loaded, next.runtime.mainErrorLog);
+      await this.listeners.apply(next.runtime, (lr) => this.tlsFor(lr, next.loaded), (m) => next.runtime.mainErrorLog.log('error', m), this.graceMs(), this.hooks());
     } catch (e) {
       this.log.log('emerg', (e as Error).message);
       await next.runtime.close();
@@ -150,6 +171,7 @@ export class Instance {
       } catch {}
     }
     this.log.log('notice', 'exit');
+    await this.acme?.manager.stop();
     await this.runtime.close();
     process.exit(0);
   }

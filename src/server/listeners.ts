@@ -6,17 +6,25 @@
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { createAlpnFrontServer, type ConnectionSink } from '../tls/alpn-front.ts';
 import { unlinkSync } from 'node:fs';
 import { RequestSession } from '../proxy/session.ts';
 import type { HttpRuntime, ListenerRuntime } from '../proxy/runtime.ts';
-import { errorBody } from '../proxy/status-pages.ts';
+import { errorBody, reasonPhrase } from '../proxy/status-pages.ts';
 import { normalizeHost } from '../routing/uri.ts';
 import type { ListenerTls } from './tls-contexts.ts';
 import { serverOptions } from '../tls/tls-defaults.ts';
 import { LARGE_CLIENT_HEADER_BUFFERS, CLIENT_HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, KEEPALIVE_REQUESTS } from '../proxy/core-directives.ts';
 
 type AnyServer = HttpServer | Http2SecureServer;
+
+/** ACME challenge answers: http-01 before routing on plain listeners, tls-alpn-01 in the TLS handshake. */
+export interface ChallengeHooks {
+  httpChallenge(path: string): Promise<string | undefined>;
+  alpnContext(name: string): SecureContext | undefined;
+}
 
 interface ConnInfo {
   id: number;
@@ -48,10 +56,16 @@ export class Listener {
   readonly server: AnyServer;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Http2Session>();
+  /** The last request dispatched on each HTTP/1 socket, so a parse error in its body does not get a second response. */
+  private readonly dispatched = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
   private readonly onError: (msg: string) => void;
   private closing = false;
 
-  constructor(lr: ListenerRuntime, tls: ListenerTls | undefined, onError: (msg: string) => void) {
+  private readonly hooks: ChallengeHooks | undefined;
+  private front: NetServer | undefined;
+
+  constructor(lr: ListenerRuntime, tls: ListenerTls | undefined, onError: (msg: string) => void, hooks?: ChallengeHooks) {
+    this.hooks = hooks;
     this.current = lr;
     this.tls = tls;
     this.onError = onError;
@@ -88,6 +102,7 @@ export class Listener {
         this.server = createHttpsServer(base, handler) as unknown as HttpServer;
       }
       this.server.on('tlsClientError', (err: Error) => this.onError(`SSL handshake failed: ${err.message}`));
+      if (hooks) this.front = createAlpnFrontServer({ main: this.server as unknown as ConnectionSink, challengeContext: (n) => hooks.alpnContext(n) }).server;
     } else {
       this.server = createHttpServer(h1opts, handler);
     }
@@ -109,20 +124,21 @@ export class Listener {
 
   listen(): Promise<void> {
     const spec = this.current.spec;
+    const bound = (this.front ?? this.server) as NetServer;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      bound.once('error', reject);
       const done = () => {
-        this.server.off('error', reject);
-        this.server.on('error', (e) => this.onError(`listener ${this.current.key}: ${e.message}`));
+        bound.off('error', reject);
+        bound.on('error', (e) => this.onError(`listener ${this.current.key}: ${e.message}`));
         resolve();
       };
       if (spec.unix !== undefined) {
         try {
           unlinkSync(spec.unix);
         } catch {}
-        this.server.listen({ path: spec.unix, backlog: spec.backlog }, done);
+        bound.listen({ path: spec.unix, backlog: spec.backlog }, done);
       } else {
-        this.server.listen({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.host === '::' ? spec.ipv6only : undefined, reusePort: spec.reuseport || undefined }, done);
+        bound.listen({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.host === '::' ? spec.ipv6only : undefined, reusePort: spec.reuseport || undefined }, done);
       }
     });
   }
@@ -133,6 +149,14 @@ export class Listener {
       socket.destroy();
       return;
     }
+    const last = this.dispatched.get(socket);
+    if (last && !last.req.complete && last.res.headersSent) {
+      socket.end();
+      return;
+    }
+    const why = (err as { reason?: string }).reason ?? '';
+    if (err.code === 'HPE_INVALID_TRANSFER_ENCODING' && why.includes('Content-Length')) status = 400;
+    if (err.code === 'HPE_INVALID_VERSION' && /^\S+ \S+ HTTP\/(?:[2-9]|\d\d)/.test(err.rawPacket?.toString('latin1') ?? '')) status = 505;
     if (status === 494 && err.rawPacket) {
       const eol = err.rawPacket.indexOf('\r\n');
       if (eol < 0 || eol > lineLimit) status = 414;
@@ -144,7 +168,7 @@ export class Listener {
     const tokens = this.current.defaultServer.plan.serverTokens;
     const body = errorBody(status, tokens);
     const code = status === 494 ? 400 : status;
-    const reason = status === 494 ? 'Bad Request' : status === 414 ? 'Request-URI Too Large' : status === 501 ? 'Not Implemented' : 'Bad Request';
+    const reason = reasonPhrase(code);
     this.current.defaultServer.plan.errorLog.log('info', `client sent invalid request (${err.code ?? err.message}) while reading client request headers`, {
       client: socket.remoteAddress?.replace(/^::ffff:/, ''),
     });
@@ -154,8 +178,23 @@ export class Listener {
   }
 
   private handle(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
+    if (this.hooks && !this.current.ssl && req.url?.startsWith('/.well-known/acme-challenge/')) {
+      void this.hooks.httpChallenge(req.url).then(
+        (answer) => {
+          if (answer === undefined) return this.route(req, res, upgradeSocket, upgradeHead);
+          (res as ServerResponse).writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
+          res.end(answer);
+        },
+        () => this.route(req, res, upgradeSocket, upgradeHead),
+      );
+      return;
+    }
+    this.route(req, res, upgradeSocket, upgradeHead);
+  }
+
+  private route(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
     const lr = this.current;
-    const isH2 = req.httpVersion === '2.0';
+    const isH2 = 'stream' in req;
     const key: object = isH2 ? (req as Http2ServerRequest).stream.session ?? req : (req as IncomingMessage).socket;
     const c = info(key);
     c.requests++;
@@ -165,38 +204,38 @@ export class Listener {
       s.upgradeHead = upgradeHead;
     }
     if (this.closing && !isH2) (res as ServerResponse).shouldKeepAlive = false;
-    const large = lr.defaultServer.scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
-    const url = req.url ?? '';
-    if (url.length + (req.method?.length ?? 0) + 10 > large.size) {
+    const reject = (status: number, message: string): void => {
       s.plan = lr.defaultServer.plan;
       s.server = lr.defaultServer;
-      s.log('info', 'client sent too long URI while reading client request line');
-      return s.finalize(414);
-    }
+      s.log('info', message);
+      s.finalize(status);
+    };
+    if (!isH2) this.dispatched.set((req as IncomingMessage).socket, { req: req as IncomingMessage, res: res as ServerResponse });
+    const large = lr.defaultServer.scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
+    const url = req.url ?? '';
+    if (url.length + (req.method?.length ?? 0) + 10 > large.size) return reject(414, 'client sent too long URI while reading client request line');
     const raw = req.rawHeaders;
+    let hosts = 0;
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].length + raw[i + 1].length + 4 > large.size) {
-        s.plan = lr.defaultServer.plan;
-        s.server = lr.defaultServer;
-        s.log('info', 'client sent too long header line');
-        return s.finalize(494);
+      if (raw[i].length + raw[i + 1].length + 4 > large.size) return reject(494, 'client sent too long header line');
+      if (raw[i].length === 4 && raw[i].toLowerCase() === 'host' && ++hosts > 1) return reject(400, `client sent duplicate host header: "${raw[i]}: ${raw[i + 1]}"`);
+    }
+    if (!isH2) {
+      if (req.httpVersionMajor !== 1) return reject(req.httpVersionMajor > 1 ? 505 : 400, req.httpVersionMajor > 1 ? 'client sent unsupported HTTP version' : 'client sent invalid request');
+      const te = req.headers['transfer-encoding'];
+      if (te !== undefined) {
+        if (req.httpVersion === '1.0') return reject(400, 'client sent HTTP/1.0 request with "Transfer-Encoding" header');
+        if (req.headers['content-length'] !== undefined) return reject(400, 'client sent "Content-Length" and "Transfer-Encoding" headers at the same time');
+        if (te.toLowerCase() !== 'chunked') return reject(501, `client sent unknown "Transfer-Encoding": "${te}"`);
       }
     }
     const hostHeader = isH2 ? ((req.headers[':authority'] as string | undefined) ?? req.headers.host) : req.headers.host;
     let host: string | undefined = '';
     if (hostHeader !== undefined) {
       host = normalizeHost(hostHeader);
-      if (host === undefined) {
-        s.plan = lr.defaultServer.plan;
-        s.server = lr.defaultServer;
-        s.log('info', `client sent invalid host header`);
-        return s.finalize(400);
-      }
+      if (host === undefined || host === '' || /[\x00-\x20\x7f]/.test(host)) return reject(400, 'client sent invalid host header');
     } else if (req.httpVersion === '1.1') {
-      s.plan = lr.defaultServer.plan;
-      s.server = lr.defaultServer;
-      s.log('info', 'client sent HTTP/1.1 request without "Host" header');
-      return s.finalize(400);
+      return reject(400, 'client sent HTTP/1.1 request without "Host" header');
     }
     const found = host ? lr.names.find(host) : undefined;
     const server = found?.server ?? lr.defaultServer;
@@ -208,6 +247,7 @@ export class Listener {
   /** Graceful: stop accepting, let requests in flight finish, close idle keep-alive connections. */
   close(graceful: boolean, timeoutMs = 0): Promise<void> {
     this.closing = true;
+    this.front?.close();
     return new Promise((resolve) => {
       const timer = timeoutMs > 0 ? setTimeout(() => this.destroyAll(), timeoutMs) : undefined;
       timer?.unref();
@@ -234,7 +274,7 @@ export class Listener {
 export class ListenerSet {
   private readonly listeners = new Map<string, Listener>();
 
-  async apply(rt: HttpRuntime, tlsFor: (lr: ListenerRuntime) => ListenerTls | undefined, onError: (msg: string) => void, graceMs: number): Promise<void> {
+  async apply(rt: HttpRuntime, tlsFor: (lr: ListenerRuntime) => ListenerTls | undefined, onError: (msg: string) => void, graceMs: number, hooks?: ChallengeHooks): Promise<void> {
     const keep = new Set<string>();
     const created: Listener[] = [];
     for (const [key, lr] of rt.listeners) {
@@ -246,7 +286,7 @@ export class ListenerSet {
         existing.tls = tls;
         continue;
       }
-      const l = new Listener(lr, tls, onError);
+      const l = new Listener(lr, tls, onError, hooks);
       try {
         await l.listen();
       } catch (e) {

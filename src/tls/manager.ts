@@ -126,6 +126,7 @@ interface Entry {
   keyType: KeyType;
   current: Installed | undefined;
   placeholder: SecureContext | undefined;
+  placeholderPem: { certPem: string; keyPem: string } | undefined;
   inflight: Promise<void> | undefined;
   forced: boolean;
   failures: number;
@@ -169,6 +170,7 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
   readonly #lockTtlMs: number;
   readonly #lockWaitMs: number;
   readonly #entries = new Map<string, Entry>();
+  readonly #policyContexts = new WeakMap<TlsPolicy, Map<string, SecureContext>>();
   #interval: NodeJS.Timeout | undefined;
   #started = false;
   #stopped = false;
@@ -210,7 +212,7 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
     const key = `${issuer.name}/${id}`;
     if (this.#entries.has(key)) return key;
     const entry: Entry = {
-      id, issuer, names, keyType, current: undefined, placeholder: undefined, inflight: undefined, forced: false,
+      id, issuer, names, keyType, current: undefined, placeholder: undefined, placeholderPem: undefined, inflight: undefined, forced: false,
       failures: 0, nextAttemptAt: 0, lastError: undefined, retryTimer: undefined, waiters: [],
     };
     this.#entries.set(key, entry);
@@ -232,6 +234,7 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
     if (entry.retryTimer !== undefined) clearTimeout(entry.retryTimer);
     entry.current = undefined;
     entry.placeholder = undefined;
+    entry.placeholderPem = undefined;
     for (const name of entry.names) this.sni.delete(name);
     this.#publish(entry.names);
   }
@@ -323,6 +326,40 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
     });
   }
 
+  /**
+   * What is served for key now: the ACME certificate, else the self-signed placeholder. Undefined until the stored
+   * state has been read (start(), or shortly after add() on a started manager; the 'change' event tells).
+   */
+  current(key: string): CertificateChange | undefined {
+    const e = this.#entry(key);
+    if (e.current !== undefined) return this.#change(e, e.current.source, e.current.chainPem, e.current.keyPem, e.current.context);
+    if (e.placeholder !== undefined && e.placeholderPem !== undefined) {
+      return this.#change(e, 'self-signed', e.placeholderPem.certPem, e.placeholderPem.keyPem, e.placeholder);
+    }
+    return undefined;
+  }
+
+  /**
+   * A SecureContext for what key serves now, built with `policy` (a server's own ssl_* settings) instead of the
+   * manager's; cached per policy object and certificate, so call it again after every 'change' event.
+   */
+  secureContext(key: string, policy?: TlsPolicy): SecureContext | undefined {
+    const c = this.current(key);
+    if (c === undefined || policy === undefined || policy === this.#policy) return c?.context;
+    let perPolicy = this.#policyContexts.get(policy);
+    if (perPolicy === undefined) {
+      perPolicy = new Map();
+      this.#policyContexts.set(policy, perPolicy);
+    }
+    let ctx = perPolicy.get(c.fingerprint256);
+    if (ctx === undefined) {
+      ctx = tls.createSecureContext({ ...contextOptions(policy), cert: c.chainPem, key: c.keyPem });
+      if (perPolicy.size > 64) perPolicy.clear();
+      perPolicy.set(c.fingerprint256, ctx);
+    }
+    return ctx;
+  }
+
   status(): CertificateStatus[] {
     return [...this.#entries.entries()].map(([key, e]) => ({
       id: key,
@@ -386,6 +423,7 @@ export class CertificateManager extends EventEmitter<ManagerEvents> {
     if (e.placeholder === undefined) {
       const ss = selfSignedCertificate(e.names, { now: this.#now });
       e.placeholder = this.#context(ss.certPem, ss.keyPem);
+      e.placeholderPem = { certPem: ss.certPem, keyPem: ss.keyPem };
       this.emit('change', this.#change(e, 'self-signed', ss.certPem, ss.keyPem, e.placeholder));
     }
     this.#log.warn({ issuer: e.issuer.name, names: e.names, reason }, 'serving a self-signed certificate until the ACME certificate is obtained');

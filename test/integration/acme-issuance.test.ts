@@ -1,6 +1,7 @@
 // Integration: issuance from Pebble on loopback with http-01 and tls-alpn-01 (one and several names, ECDSA and RSA
 // keys), chains checked against Pebble's root, and real node:tls / node:http2 clients reaching the issued
 // certificate through the ALPN front and the SNI table in front of an http2 secure server. Also badNonce storms.
+// Not the lifecycle (renewal, outages, restarts): see acme-renewal.test.ts.
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -16,7 +17,7 @@ import type { AcmeError } from '../../src/tls/acme/problem.ts';
 import { TlsAlpnChallenges } from '../../src/tls/acme/tls-alpn01.ts';
 import { FileStorage } from '../../src/tls/file-storage.ts';
 import { CertificateManager } from '../../src/tls/manager.ts';
-import { defaultTlsPolicy, serverOptions } from '../../src/tls/tls-defaults.ts';
+import { defaultTlsPolicy, serverOptions, tlsPolicyFromNginx } from '../../src/tls/tls-defaults.ts';
 import { captureLogger, h2Get, listenerCertificates, opensslVerify, startChallengeResponders, startPebble, tlsHandshake } from '../helpers/pebble.ts';
 import type { ChallengeResponders, Pebble } from '../helpers/pebble.ts';
 
@@ -143,6 +144,19 @@ describe('ACME issuance (Pebble)', () => {
     }
     assert.equal(acme.axios.defaults.httpsAgent, undefined);
     for (const i of [trusted, systemStore, noVerify, otherCa]) i.close();
+  });
+
+  it('hands out the current certificate as PEM and as contexts built with a server policy', async () => {
+    const id = site.manager.add({ issuer: 'http', names: ['policy.test.example'] });
+    const issued = await site.manager.waitForCertificate(id, { timeoutMs: 20_000 });
+    const now = site.manager.current(id);
+    assert.equal(now?.source, 'issued');
+    assert.equal(now?.fingerprint256, issued.fingerprint256);
+    const { policy } = tlsPolicyFromNginx({ protocols: ['TLSv1.3'] });
+    const ctx = site.manager.secureContext(id, policy);
+    assert.ok(ctx !== undefined && ctx !== issued.context);
+    assert.equal(site.manager.secureContext(id, policy), ctx, 'cached per policy and certificate');
+    assert.equal(site.manager.secureContext(id), issued.context);
   });
 
   it('removes a certificate from the SNI table when it is no longer configured', async () => {

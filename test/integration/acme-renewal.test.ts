@@ -1,6 +1,7 @@
 // Integration: the certificate lifecycle against Pebble on loopback: renewal under client load with short-lived
 // certificates, restart reusing stored account and certificate, corrupt state, unanswerable challenges with backoff,
 // and a CA outage during renewal (previous certificate kept, errors logged, recovery once the CA is back).
+// Not issuance variants (challenge and key types): see acme-issuance.test.ts.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
