@@ -94,8 +94,6 @@ class FastCgiSession implements WireSession {
       this.#events.end(false);
       return;
     }
-    this.#decoder.finish();
-    if (this.#done) return;
     this.#done = true;
     if (this.#headSent) this.#events.fail('reset-mid-body', 'prematurely closed connection while reading upstream');
     else this.#events.fail('reset-before-head', 'prematurely closed connection while reading response header');

@@ -2,7 +2,8 @@
 // for D seconds each through: undici Pool + dispatch (option a), http-transport.ts (option b, raw sockets),
 // undici's request() and http.request with a keepAlive Agent. Prints req/s. Not a test.
 // Usage: node src/upstream/http-transport.bench.ts [concurrency=50] [seconds=5] [http|raw] [rounds=3]
-// Contenders take turns, round after round; the median and best round are printed (the machine is shared).
+// Contenders take turns, round after round; the median and best round are printed, with this process's CPU time
+// per exchange (user+system), which a busy shared machine disturbs far less than req/s.
 // `http` is a node:http origin; `raw` a canned-answer net server, to take the origin's cost out of the comparison.
 
 import { fork } from 'node:child_process';
@@ -116,22 +117,31 @@ async function main(): Promise<void> {
 
   const rounds = Number(process.argv[5] ?? 3);
   const results = contenders.map(() => [] as number[]);
+  const cpu = contenders.map(() => [] as number[]);
   let failures = 0;
   for (const [, one] of contenders) await run(one, concurrency, 1);
   for (let r = 0; r < rounds; r++) {
     for (let c = 0; c < contenders.length; c++) {
+      const before = process.cpuUsage();
       const { ok, failed, elapsed } = await run(contenders[c][1], concurrency, seconds);
+      const used = process.cpuUsage(before);
       results[c].push(Math.round(ok / elapsed));
+      cpu[c].push((used.user + used.system) / Math.max(ok, 1));
       failures += failed;
     }
   }
   for (let c = 0; c < contenders.length; c++) {
     const sorted = [...results[c]].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
-    console.log(`${contenders[c][0].padEnd(52)} median ${String(median).padStart(6)} req/s, best ${String(sorted.at(-1)).padStart(6)}`);
+    const cpuSorted = [...cpu[c]].sort((a, b) => a - b);
+    const cpuMedian = cpuSorted[Math.floor(cpuSorted.length / 2)];
+    console.log(
+      `${contenders[c][0].padEnd(52)} median ${String(median).padStart(6)} req/s, best ${String(sorted.at(-1)).padStart(6)}, ` +
+        `${cpuMedian.toFixed(1).padStart(5)} µs CPU/req`,
+    );
   }
   if (failures > 0) console.log(`${failures} exchanges failed`);
-  if (wireT.pool.stats.dials > 0) console.log(`wire transport: ${wireT.pool.stats.dials} dials, ${wireT.pool.stats.reuses} reuses`);
+  if (wireT.pool.stats.dials > 0) console.log(`http-transport.ts keepalive cache: ${wireT.pool.stats.dials} dials, ${wireT.pool.stats.reuses} reuses`);
 
   await undiciT.close();
   await wireT.close();

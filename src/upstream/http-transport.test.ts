@@ -343,7 +343,7 @@ test('backpressure: a sink returning false pauses the upstream until resume()', 
       return true;
     },
   });
-  const deadline = Date.now() + 500;
+  const deadline = Date.now() + 3000;
   while (!writeReturnedFalse && Date.now() < deadline) await sleep(10);
   assert.equal(writeReturnedFalse, true, "the origin's res.write returned false");
   assert.ok(written < total, 'the origin is held back');
