@@ -86,6 +86,9 @@ export const DEFAULTS: Record<string, string> = {
 export const NOTES: Record<string, string> = {
   gzip: 'accepted; compression not implemented yet (see deviations.md)',
   health_check: 'Portico extension (upstream block): active health checks',
+  acme_issuer: 'supported (nginx ngx_http_acme_module); http-01 and tls-alpn-01',
+  acme_certificate: 'supported; identifiers default to server_name; key=ecdsa:256 (default) or rsa:2048',
+  map: 'supported: exact, regex (~, ~*), hostnames, volatile, default',
   p2c_ewma: 'Portico extension: peak-EWMA latency, power of two choices',
   worker_processes: 'accepted; one process until worker processes land',
   proxy_buffering: 'accepted; responses always stream with backpressure',
