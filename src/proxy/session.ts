@@ -3,17 +3,18 @@
 // (Server, add_header, expires) on every exit; the access log when the response ends.
 // Not the producer of bodies: content handlers (files, upstreams) are plugged in per location.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DownstreamRequest, DownstreamResponse, Session, UpstreamFacts } from '../core/session.ts';
 import { accessAllowed } from '../access/check.ts';
 import { realIp } from '../access/real-ip.ts';
 import { writeAccessLogs } from '../observability/access-log.ts';
 import type { Level } from '../observability/error-log.ts';
-import { normalizePath, splitTarget } from '../routing/uri.ts';
+import { splitTarget } from '../routing/uri.ts';
+import { normalizeUri } from '../static/safe-path.ts';
 import type { LocationPlan, ServerPlan } from './plan.ts';
 import { runRewrites } from './rewrite.ts';
 import { errorBody, reasonPhrase } from './status-pages.ts';
-import { serveStatic } from './static-content.ts';
+import { serveStatic, tryFiles } from './static-content.ts';
 import type { ListenerRuntime } from './runtime.ts';
 import { requestLine } from './variables.ts';
 
@@ -21,6 +22,8 @@ export type OutHeaders = [string, string][];
 
 const ADD_HEADER_CODES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 const MAX_INTERNAL_REDIRECTS = 10;
+/** Statuses after which nginx closes the connection instead of keeping it alive. */
+const CLOSE_AFTER = new Set([400, 413, 414, 494, 495, 496, 497, 500, 501, 505]);
 let requestCounter = 0;
 
 export class RequestSession implements Session {
@@ -119,14 +122,19 @@ export class RequestSession implements Session {
     this.plan = server.plan;
     this.serverName = server.primaryName;
     this.host = host || server.primaryName;
-    const t = splitTarget(this.requestUri);
-    const path = t && normalizePath(t.path, this.listener.mergeSlashes);
-    if (!t || path === undefined) {
+    let target = this.requestUri;
+    if (!target.startsWith('/')) {
+      const t = splitTarget(target);
+      target = t ? t.path + (t.args ? `?${t.args}` : '') : target;
+    }
+    try {
+      const n = normalizeUri(target, this.listener.mergeSlashes);
+      this.uri = n.uri;
+      this.args = n.args;
+    } catch {
       this.log('info', `client sent invalid request target "${this.requestUri}"`);
       return this.finalize(400);
     }
-    this.uri = path;
-    this.args = t.args;
     if (server.rewriteOps) {
       const r = runRewrites(this, server.rewriteOps, server.plan);
       if (r === 'done') return;
@@ -193,15 +201,17 @@ export class RequestSession implements Session {
 
   runContent(): void {
     try {
-      if (this.plan.content) this.plan.content(this);
-      else serveStatic(this);
+      const content = this.plan.content;
+      if (!content) serveStatic(this);
+      else if (this.plan.tryFiles) void tryFiles(this).then((handled) => handled || content(this)).catch((e) => this.fail(e));
+      else content(this);
     } catch (e) {
       this.fail(e);
     }
   }
 
   fail(e: unknown): void {
-    this.log('alert', `unexpected error: ${(e as Error)?.stack ?? String(e)}`);
+    this.log('error', `unexpected error: ${(e as Error)?.stack ?? String(e)}`);
     if (!this.headSent) this.finalize(500);
     else this.res.destroy();
   }
@@ -260,6 +270,7 @@ export class RequestSession implements Session {
     }
     const headers: OutHeaders = [];
     if (location !== undefined) headers.push(['location', location]);
+    if (CLOSE_AFTER.has(status) && !('stream' in this.req)) (this.res as ServerResponse).shouldKeepAlive = false;
     this.respond(status, headers, this.method === 'HEAD' || status === 204 || status === 304 ? undefined : errorBody(status, this.plan.serverTokens), 'text/html');
   }
 
@@ -303,6 +314,7 @@ export class RequestSession implements Session {
   /** Applies the header filter (Server, add_header, expires) and writes the status line and headers. */
   sendHead(status: number, headers: OutHeaders): void {
     status = this.effectiveStatus(status);
+    if (status >= 494 && status <= 497) status = 400;
     this.status = status;
     this.headSent = true;
     const plan = this.plan;

@@ -2,11 +2,13 @@
 // options, and nginx's rewrite module (rewrite, return, set, if, break). Handlers parse and compile values once;
 // matching and execution live elsewhere.
 
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import type { DirectiveCall, DirectiveSpec } from '../config/directives.ts';
 import { newScope } from '../config/directives.ts';
 import { flagDirective, templateArg } from '../config/helpers.ts';
 import type { Context } from '../config/scope.ts';
-import { parseFlag } from '../config/values.ts';
+import { parseFlag, parseSize } from '../config/values.ts';
 import { declareVariable } from '../core/variables.ts';
 import { compileNginxRegex } from './regex.ts';
 import {
@@ -54,6 +56,7 @@ export function parseListen(c: DirectiveCall): ListenSpec {
     reuseport: false,
     backlog: 511,
     ipv6only: true,
+    optionsSet: false,
     origin: { file: c.node.file, line: c.node.line },
   };
   if (addr.startsWith('unix:')) {
@@ -65,9 +68,10 @@ export function parseListen(c: DirectiveCall): ListenSpec {
     let port = '';
     if (addr.startsWith('[')) {
       const end = addr.indexOf(']');
-      if (end < 0) c.fail(`invalid IPv6 address in "${addr}" of the "listen" directive`);
+      if (end < 0) c.fail(`invalid host in "${addr}" of the "listen" directive`);
       host = addr.slice(1, end);
-      port = addr.slice(end + 1).replace(/^:/, '') || '80';
+      if (isIP(host) !== 6) c.fail(`invalid IPv6 address in "${addr}" of the "listen" directive`);
+      port = end + 1 === addr.length ? '80' : addr[end + 1] === ':' ? addr.slice(end + 2) : addr.slice(end + 1);
     } else if (/^\d+$/.test(addr)) {
       port = addr;
       host = '*';
@@ -91,19 +95,33 @@ export function parseListen(c: DirectiveCall): ListenSpec {
     else if (param === 'ssl') spec.ssl = true;
     else if (param === 'http2') spec.http2 = true;
     else if (param === 'reuseport') spec.reuseport = true;
-    else if (param === 'bind' || param === 'deferred' || param.startsWith('so_keepalive=') || param.startsWith('fastopen=')) continue;
-    else if (param.startsWith('backlog=')) {
-      const n = Number(param.slice(8));
-      if (!Number.isInteger(n) || n < 1) c.fail(`invalid backlog "${param.slice(8)}"`);
-      spec.backlog = n;
-    } else if (param.startsWith('rcvbuf=') || param.startsWith('sndbuf=')) continue;
-    else if (param.startsWith('ipv6only=')) {
+    else if (param === 'bind' || param === 'deferred') spec.optionsSet = true;
+    else if (param.startsWith('so_keepalive=')) {
+      if (!/^(on|off|\d*[smhd]?:\d*[smhd]?:\d*)$/.test(param.slice(13))) c.fail(`invalid so_keepalive value: "${param.slice(13)}"`);
+      spec.optionsSet = true;
+    } else if (param.startsWith('fastopen=') || param.startsWith('backlog=')) {
+      const [name, value] = [param.slice(0, param.indexOf('=')), param.slice(param.indexOf('=') + 1)];
+      if (!/^\d+$/.test(value) || (name === 'backlog' && Number(value) === 0)) c.fail(`invalid ${name} "${param}"`);
+      if (name === 'backlog') spec.backlog = Number(value);
+      spec.optionsSet = true;
+    } else if (param.startsWith('rcvbuf=') || param.startsWith('sndbuf=')) {
+      if (parseSize(param.slice(7)) === undefined) c.fail(`invalid ${param.slice(0, 6)} "${param}"`);
+      spec.optionsSet = true;
+    } else if (param.startsWith('ipv6only=')) {
       const v = parseFlag(param.slice(9));
-      if (v === undefined) c.fail(`invalid ipv6only flags "${param.slice(9)}"`);
+      if (v === undefined) c.fail(`invalid parameter "${param}"`);
       spec.ipv6only = v as boolean;
+      spec.optionsSet = true;
     } else c.fail(`invalid parameter "${param}"`);
+    if (param === 'reuseport') spec.optionsSet = true;
   }
   return spec;
+}
+
+/** The address as nginx prints it in listen errors: `0.0.0.0:80`, `[::1]:80`, `unix:/path`. */
+export function listenAddress(l: ListenSpec): string {
+  if (l.unix !== undefined) return `unix:${l.unix}`;
+  return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
 }
 
 function parseLocationArgs(c: DirectiveCall): { modifier: LocationModifier; pattern: string } {
@@ -124,21 +142,21 @@ function parseLocationArgs(c: DirectiveCall): { modifier: LocationModifier; patt
 
 function parseCondition(c: DirectiveCall): Condition {
   const a = [...c.args];
-  if (a.length === 0 || !a[0].startsWith('(') || !a[a.length - 1].endsWith(')')) c.fail('invalid condition');
-  a[0] = a[0].slice(1);
-  a[a.length - 1] = a[a.length - 1].slice(0, -1);
-  const parts = a.filter((x, i) => x !== '' || (i > 0 && i < a.length - 1));
-  if (parts.length === 1) return { kind: 'var', value: template(c, parts[0]) };
-  if (parts.length === 2) {
-    const m = /^(!?)-([fdex])$/.exec(parts[0]);
-    if (!m) c.fail(`invalid condition "${parts[0]}"`);
-    const mm = m as RegExpExecArray;
-    return { kind: 'file', test: mm[2] as 'f' | 'd' | 'e' | 'x', negate: mm[1] === '!', value: template(c, parts[1]) };
-  }
-  if (parts.length === 3) {
-    const [lhs, op, rhs] = parts;
-    if (!lhs.startsWith('$')) c.fail(`invalid condition "${lhs}"`);
-    const value = template(c, lhs);
+  if (!a[0].startsWith('(')) c.fail(`invalid condition "${a[0]}"`);
+  let cur = 0;
+  if (a[0] === '(') cur = 1;
+  else a[0] = a[0].slice(1);
+  let last = a.length - 1;
+  if (!a[last].endsWith(')')) c.fail(`invalid condition "${a[last]}"`);
+  if (a[last] === ')') last--;
+  else a[last] = a[last].slice(0, -1);
+  const first = a[cur] ?? '';
+  if (first.length > 1 && first[0] === '$') {
+    if (cur !== last && cur + 2 !== last) c.fail(`invalid condition "${first}"`);
+    const value = template(c, first);
+    if (cur === last) return { kind: 'var', value };
+    const op = a[cur + 1];
+    const rhs = a[last];
     if (op === '=' || op === '!=') return { kind: op === '=' ? 'eq' : 'ne', value, operand: template(c, rhs) };
     if (op === '~' || op === '~*' || op === '!~' || op === '!~*') {
       const r = regex(c, rhs, op.endsWith('*'));
@@ -146,7 +164,10 @@ function parseCondition(c: DirectiveCall): Condition {
     }
     c.fail(`unexpected "${op}" in condition`);
   }
-  return c.fail('invalid condition');
+  const m = /^(!?)-([fdex])$/.exec(first);
+  if (/^!?-.$/.test(first) && cur + 1 !== last) c.fail(`invalid condition "${first}"`);
+  if (!m) return c.fail(`invalid condition "${first}"`);
+  return { kind: 'file', test: m[2] as 'f' | 'd' | 'e' | 'x', negate: m[1] === '!', value: template(c, a[last]) };
 }
 
 export const routingDirectives: DirectiveSpec[] = [
@@ -171,7 +192,15 @@ export const routingDirectives: DirectiveSpec[] = [
     args: [1, Infinity],
     multi: true,
     handler: (c) => {
-      c.scope.list(LISTEN).push(parseListen(c));
+      const spec = parseListen(c);
+      const addr = listenAddress(spec);
+      if (c.scope.list(LISTEN).some((l) => listenAddress(l) === addr)) c.fail(`a duplicate listen ${addr}`);
+      if (spec.optionsSet) {
+        for (const other of c.scope.parent?.children ?? []) {
+          if (other !== c.scope && other.own(LISTEN)?.some((l) => l.optionsSet && listenAddress(l) === addr)) c.fail(`duplicate listen options for ${addr}`);
+        }
+      }
+      c.scope.list(LISTEN).push(spec);
     },
   },
   {
@@ -181,16 +210,20 @@ export const routingDirectives: DirectiveSpec[] = [
     multi: true,
     handler: (c) => {
       const names = c.scope.list(SERVER_NAMES);
-      for (const n of c.args) {
+      for (const arg of c.args) {
+        if ((arg[0] === '*' && (arg.length < 3 || arg[1] !== '.')) || (arg[0] === '.' && arg.length < 2)) c.fail(`server name "${arg}" is invalid`);
+        const n = arg.toLowerCase() === '$hostname' ? hostname() : arg;
         if (n.startsWith('~')) {
+          if (n.length === 1) c.fail(`empty regex in server name "${n}"`);
           try {
             const r = compileNginxRegex(n.slice(1), true);
             for (const v of r.names) declareVariable(v);
           } catch (e) {
             c.fail((e as Error).message);
           }
-        } else if (n.includes('*') && !/^\*\.[^*]+$/.test(n) && !/^[^*]+\.\*$/.test(n)) {
-          c.fail(`invalid server name or wildcard "${n}" on 0.0.0.0:80`);
+        } else if (n.includes('..') || (n.includes('*') && !/^\*\.[^*]+$/.test(n) && !/^[^*]+\.\*$/.test(n))) {
+          const first = c.scope.own(LISTEN)?.[0];
+          c.fail(`invalid server name or wildcard "${n}" on ${first ? listenAddress(first) : `0.0.0.0:${process.getuid?.() === 0 ? 80 : 8000}`}`);
         }
         names.push(n.startsWith('~') ? n : n.toLowerCase());
       }
@@ -209,14 +242,14 @@ export const routingDirectives: DirectiveSpec[] = [
         if (parent.modifier === '=') c.fail(`location "${pattern}" cannot be inside the exact location "${parent.pattern}"`);
         if (parent.modifier === '@') c.fail(`location "${pattern}" cannot be inside the named location "${parent.pattern}"`);
         if (modifier === '@') c.fail(`named location "${pattern}" can be on the server level only`);
-        if ((modifier === '' || modifier === '^~' || modifier === '=') && (parent.modifier === '' || parent.modifier === '^~') && !pattern.startsWith(parent.pattern)) {
+        if (modifier !== '~' && modifier !== '~*' && !pattern.startsWith(parent.pattern)) {
           c.fail(`location "${pattern}" is outside location "${parent.pattern}"`);
         }
       }
       for (const sib of c.scope.children) {
         const m = sib.own(LOCATION_MATCH);
         if (m && m.pattern === pattern && (m.modifier === modifier || (m.modifier === '^~' && modifier === '') || (m.modifier === '' && modifier === '^~'))) {
-          if (modifier !== '~' && modifier !== '~*') c.fail(`duplicate location "${pattern}"`);
+          if (modifier !== '~' && modifier !== '~*' && modifier !== '@') c.fail(`duplicate location "${pattern}"`);
         }
       }
       let re: RegExp | undefined;

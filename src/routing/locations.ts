@@ -1,6 +1,7 @@
 // Location selection with nginx's algorithm: `=` exact, longest prefix (searching its nested locations),
 // `^~` stops the regex search, then `~`/`~*` regexes in order of appearance (nested regexes of the chosen prefix
-// first), otherwise the longest prefix. Named `@locations` are looked up by name. Pure: locations are opaque values.
+// first), otherwise the longest prefix. Named `@locations` are looked up by name, the first of a repeated name
+// winning. Pure: locations are opaque values.
 
 import type { LocationMatch } from './slots.ts';
 
@@ -34,7 +35,7 @@ export class LocationTree<L> {
   /** `parent` is the value of the enclosing location, or undefined at server level. */
   add(match: LocationMatch, value: L, parent: L | undefined): void {
     if (match.modifier === '@') {
-      this.named.set(match.pattern, value);
+      if (!this.named.has(match.pattern)) this.named.set(match.pattern, value);
       return;
     }
     const level = parent === undefined ? this.root : this.byValue.get(parent);

@@ -14,6 +14,8 @@ export interface ListenSpec {
   reuseport: boolean;
   backlog: number;
   ipv6only: boolean;
+  /** A socket option (backlog, reuseport, bind, ...) was given; only one server may set them per address. */
+  optionsSet?: boolean;
   origin: Origin;
 }
 

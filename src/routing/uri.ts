@@ -1,14 +1,12 @@
-// Request-target handling as nginx does it: split path and arguments, percent-decode the path, merge slashes,
-// resolve `.` and `..` segments (a `..` above the root is a 400), reject NUL; and Host validation (lowercase,
-// port and trailing dot stripped, `/`, `\` and `..` rejected). Pure functions; nothing here touches the file system.
+// Request-target pieces routing needs: the absolute form (`GET http://host/path`) split into host and origin
+// form, and Host validation (lowercase, port and trailing dot stripped, `/`, `\` and `..` rejected). The $uri
+// normalizer itself is static/safe-path.ts normalizeUri. Pure functions.
 
 export interface ParsedTarget {
   path: string;
   args: string;
   host: string | undefined;
 }
-
-const HEX = /^[0-9a-fA-F]{2}$/;
 
 export function splitTarget(target: string): ParsedTarget | undefined {
   let host: string | undefined;
@@ -28,49 +26,6 @@ export function splitTarget(target: string): ParsedTarget | undefined {
   const q = rest.indexOf('?');
   if (q < 0) return { path: rest, args: '', host };
   return { path: rest.slice(0, q), args: rest.slice(q + 1), host };
-}
-
-function percentDecode(path: string): string | undefined {
-  if (!path.includes('%')) return path;
-  const bytes: number[] = [];
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    if (c === 0x25) {
-      const hex = path.slice(i + 1, i + 3);
-      if (!HEX.test(hex)) return undefined;
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else if (c < 0x80) bytes.push(c);
-    else for (const b of Buffer.from(path[i], 'utf8')) bytes.push(b);
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
-/** The normalized $uri for a raw path, or undefined when nginx would answer 400. */
-export function normalizePath(rawPath: string, mergeSlashes: boolean): string | undefined {
-  const decoded = percentDecode(rawPath);
-  if (decoded === undefined || decoded.includes('\0') || !decoded.startsWith('/')) return undefined;
-  if (!mergeSlashes && !decoded.includes('/.')) return decoded;
-  if (mergeSlashes && !decoded.includes('//') && !decoded.includes('/.')) return decoded;
-  const segments = decoded.split('/');
-  const out: string[] = [];
-  const last = segments.length - 1;
-  for (let i = 1; i <= last; i++) {
-    const seg = segments[i];
-    if (seg === '.') {
-      if (i === last) out.push('');
-      continue;
-    }
-    if (seg === '..') {
-      if (out.length === 0) return undefined;
-      out.pop();
-      if (i === last) out.push('');
-      continue;
-    }
-    if (seg === '' && mergeSlashes && i !== last) continue;
-    out.push(seg);
-  }
-  return '/' + out.join('/');
 }
 
 /** Lowercased host without port and trailing dot, or undefined for an invalid Host. */

@@ -3,6 +3,7 @@
 // disable_symlinks check. Not routing: which root, alias or location applies is the pipeline's business.
 
 import { lstat, realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { PorticoError } from '../core/errors.ts';
 import { StaticErrorCode, fsErrorToStatic, staticError } from './static-errors.ts';
 
@@ -53,14 +54,12 @@ function invalidUri(target: string, why: string): PorticoError {
  * are not valid UTF-8 replaced by U+FFFD.
  */
 export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri {
-  const bytes = toBytes(target);
-  const n = bytes.length;
-  if (n === 0 || bytes[0] !== CH_SLASH) throw invalidUri(target, 'must start with "/"');
+  if (target.charCodeAt(0) !== CH_SLASH) throw invalidUri(target, 'must start with "/"');
 
   let plain = true;
   let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const ch = bytes[i]!;
+  for (let i = 0; i < target.length; i++) {
+    const ch = target.charCodeAt(i);
     if (ch <= 0x20 || ch === 0x7f) throw invalidUri(target, 'control character or space');
     if (ch >= 0x80 || ch === CH_PERCENT || ch === CH_QUESTION || ch === CH_HASH) plain = false;
     else if (prev === CH_SLASH && (ch === CH_SLASH || ch === CH_DOT)) plain = false;
@@ -68,6 +67,8 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
   }
   if (plain) return { uri: target, args: '' };
 
+  const bytes = toBytes(target);
+  const n = bytes.length;
   const out = new Uint8Array(n);
   let u = 0;
   let state = USUAL;
@@ -351,25 +352,14 @@ function uncheckedPrefixLength(path: string, from: string | undefined): number {
 }
 
 /**
- * The canonical path an fd opened for `path` must resolve to when no symlink was followed: `path` itself with
- * slashes merged, except that the exempt `from` part is resolved with realpath. Used to close the race between
- * assertNoSymlinks and open.
+ * The canonical path an fd opened for `path` must resolve to when no symlink was followed: `path` resolved
+ * lexically (slashes merged, "." and ".." applied), except that the exempt `from` part is resolved with
+ * realpath. Used to close the race between assertNoSymlinks and open.
  */
 export async function expectedRealPath(path: string, policy: SymlinkPolicy): Promise<string> {
   const start = uncheckedPrefixLength(path, policy.from);
-  const tail = mergeSlashes(path.slice(start));
-  if (start === 0) return tail.length === 0 ? '/' : tail;
+  if (start === 0) return resolve(path);
   const head = await realpath(path.slice(0, start));
-  return head === '/' ? tail || '/' : head + tail;
-}
-
-/** Collapses runs of '/' and drops a trailing one. */
-function mergeSlashes(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === CH_SLASH && (i + 1 === s.length || s.charCodeAt(i + 1) === CH_SLASH)) continue;
-    out += s[i];
-  }
-  return out;
+  const tail = resolve('/', path.slice(start));
+  return tail === '/' ? head : head === '/' ? tail : head + tail;
 }

@@ -3,8 +3,9 @@
 // and no fd left open after completion, client abort, or a file truncated mid-flight.
 
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -54,16 +55,23 @@ async function serve(req: http.IncomingMessage | http2.Http2ServerRequest, res: 
     contentType: 'application/octet-stream',
     boundary: '00000000000000000007',
   });
-  res.writeHead(plan.status, Object.fromEntries(plan.headers));
   const sink = res as http.ServerResponse;
-  const write = sink.write.bind(sink) as (chunk: Buffer) => boolean;
-  sink.write = ((chunk: Buffer) => {
+  sink.writeHead(plan.status, Object.fromEntries(plan.headers));
+  const write = sink.write.bind(sink) as (chunk: Buffer, cb?: (err?: Error | null) => void) => boolean;
+  sink.write = ((chunk: Buffer, cb?: (err?: Error | null) => void) => {
     served.writes.push(chunk.length);
-    const ok = write(chunk);
+    const ok = write(chunk, cb);
     served.maxBuffered = Math.max(served.maxBuffered, sink.writableLength);
     return ok;
   }) as typeof sink.write;
   served.results.push(await streamFile(res, plan, opened.fd));
+}
+
+function stopServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 async function startServer(path: () => string): Promise<{ server: http.Server; port: number; served: Served }> {
@@ -85,6 +93,33 @@ function request(port: number, path: string, headers: http.OutgoingHttpHeaders =
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/**
+ * GETs / from a separate process that stalls 400 ms and then reads slowly at first, so only the server's
+ * memory is measured here. Resolves with the byte count and SHA-256 it received.
+ */
+function slowClientInChildProcess(port: number): Promise<{ received: number; sha: string }> {
+  const script = `
+    const http = require('node:http');
+    const hash = require('node:crypto').createHash('sha256');
+    let received = 0, throttled = 200;
+    http.get({ host: '127.0.0.1', port: ${port}, path: '/', agent: false }, (res) => {
+      res.pause();
+      res.on('data', (chunk) => {
+        hash.update(chunk);
+        received += chunk.length;
+        if (throttled-- > 0) { res.pause(); setTimeout(() => res.resume(), 1); }
+      });
+      res.on('end', () => process.stdout.write(JSON.stringify({ received, sha: hash.digest('hex') })));
+      setTimeout(() => res.resume(), 400);
+    });`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { timeout: 20000 }, (err, stdout) => {
+      if (err) reject(err);
+      else resolve(JSON.parse(stdout) as { received: number; sha: string });
+    });
   });
 }
 
@@ -118,8 +153,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('streamFile over node:http', () => {
   it('sends a small file in one write, a range, and nginx multipart bytes; closes every fd', async () => {
-    const { server, port, served } = await startServer(() => smallPath);
     const baseline = fdCount();
+    const { server, port, served } = await startServer(() => smallPath);
     try {
       const whole = await request(port, '/');
       assert.equal(whole.status, 200);
@@ -150,46 +185,22 @@ describe('streamFile over node:http', () => {
         ['finished', 'finished', 'finished', 'finished'],
       );
     } finally {
-      server.close();
+      await stopServer(server);
     }
     assert.equal(await settleFds(baseline), baseline);
   });
 
   it('streams 50 MB to a slow consumer with bounded buffering and RSS, then closes the fd', async () => {
-    const { server, port, served } = await startServer(() => bigPath);
+    await slowClientInChildProcess(0).catch(() => undefined);
     const baseline = fdCount();
+    const { server, port, served } = await startServer(() => bigPath);
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);
     try {
-      const hash = createHash('sha256');
-      let received = 0;
-      await new Promise<void>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-          assert.equal(res.statusCode, 200);
-          assert.equal(res.headers['content-length'], String(BIG_SIZE));
-          res.pause();
-          let slowUntil = Date.now() + 400;
-          const pump = (): void => {
-            let chunk: Buffer | null;
-            while ((chunk = res.read() as Buffer | null) !== null) {
-              hash.update(chunk);
-              received += chunk.length;
-              if (Date.now() < slowUntil) break;
-            }
-            if (Date.now() < slowUntil) setTimeout(pump, 20);
-            else res.on('readable', pump);
-          };
-          setTimeout(pump, 150);
-          res.on('end', resolve);
-          res.on('error', reject);
-          slowUntil = Date.now() + 550;
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      const { received, sha } = await slowClientInChildProcess(port);
       assert.equal(received, BIG_SIZE);
-      assert.equal(hash.digest('hex'), bigSha);
+      assert.equal(sha, bigSha);
       const result = await waitFor(() => served.results[0]);
       assert.equal(result.outcome, 'finished');
       assert.equal(result.bytesSent, BIG_SIZE);
@@ -197,16 +208,45 @@ describe('streamFile over node:http', () => {
       assert.ok(served.writes.every((n) => n <= 64 * 1024));
     } finally {
       clearInterval(sampler);
-      server.close();
+      await stopServer(server);
     }
     const growth = rssPeak - rssBefore;
-    assert.ok(growth < 40 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB while sending 50 MiB`);
+    assert.ok(growth < 16 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB while sending 50 MiB`);
+    assert.equal(await settleFds(baseline), baseline);
+  });
+
+  it('streams large multipart ranges chunk by chunk, byte-exact', async () => {
+    const baseline = fdCount();
+    const { server, port, served } = await startServer(() => bigPath);
+    try {
+      const r = await request(port, '/', { range: 'bytes=100-200099,-70000' });
+      assert.equal(r.status, 206);
+      const file = readFileSync(bigPath);
+      const part = (start: number, end: number) =>
+        Buffer.concat([
+          Buffer.from(
+            `\r\n--00000000000000000007\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${start}-${end}/${BIG_SIZE}\r\n\r\n`,
+          ),
+          file.subarray(start, end + 1),
+        ]);
+      const expected = Buffer.concat([
+        part(100, 200099),
+        part(BIG_SIZE - 70000, BIG_SIZE - 1),
+        Buffer.from('\r\n--00000000000000000007--\r\n'),
+      ]);
+      assert.equal(Number(r.headers['content-length']), expected.length);
+      assert.ok(r.body.equals(expected));
+      assert.ok(served.writes.length > 4);
+      assert.equal((await waitFor(() => served.results[0])).outcome, 'finished');
+    } finally {
+      await stopServer(server);
+    }
     assert.equal(await settleFds(baseline), baseline);
   });
 
   it('stops reading and closes the fd when the client aborts mid-body', async () => {
-    const { server, port, served } = await startServer(() => bigPath);
     const baseline = fdCount();
+    const { server, port, served } = await startServer(() => bigPath);
     try {
       await new Promise<void>((resolve) => {
         const req = http.request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
@@ -224,14 +264,14 @@ describe('streamFile over node:http', () => {
       assert.equal(result.outcome, 'aborted');
       assert.ok(result.bytesSent < BIG_SIZE);
     } finally {
-      server.close();
+      await stopServer(server);
     }
     assert.equal(await settleFds(baseline), baseline);
   });
 
   it('closes the fd when the client is gone before streaming starts', async () => {
-    const { server, port, served } = await startServer(() => bigPath);
     const baseline = fdCount();
+    const { server, port, served } = await startServer(() => bigPath);
     server.removeAllListeners('request');
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       req.socket.destroy();
@@ -243,7 +283,7 @@ describe('streamFile over node:http', () => {
       assert.equal(result.outcome, 'aborted');
       assert.equal(result.bytesSent, 0);
     } finally {
-      server.close();
+      await stopServer(server);
     }
     assert.equal(await settleFds(baseline), baseline);
   });
@@ -251,6 +291,7 @@ describe('streamFile over node:http', () => {
   it('destroys the response and reports failure when the file shrinks while sending', async () => {
     const shrinking = join(dir, 'shrinking.bin');
     writeFileSync(shrinking, Buffer.alloc(4 * MiB, 7));
+    const baseline = fdCount();
     const { server, port, served } = await startServer(() => shrinking);
     server.removeAllListeners('request');
     server.on('request', async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -261,7 +302,6 @@ describe('streamFile over node:http', () => {
       res.writeHead(plan.status, Object.fromEntries(plan.headers));
       served.results.push(await streamFile(res, plan, opened.fd));
     });
-    const baseline = fdCount();
     try {
       const outcome = await request(port, '/').then(
         (r) => `complete ${r.body.length}`,
@@ -272,7 +312,7 @@ describe('streamFile over node:http', () => {
       assert.equal(result.outcome, 'failed');
       assert.equal(result.error?.code, 'static.read_failed');
     } finally {
-      server.close();
+      await stopServer(server);
     }
     assert.equal(await settleFds(baseline), baseline);
   });
@@ -284,14 +324,14 @@ describe('streamFile over node:http', () => {
       res.writeHead(plan.status, Object.fromEntries(plan.headers));
       void streamFile(res, plan, smallPath).then((r) => served.push(r));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const baseline = fdCount();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const r = await request((server.address() as AddressInfo).port, '/', { range: 'bytes=10-12' });
       assert.equal(r.body.toString(), 'abc');
       assert.equal((await waitFor(() => served[0])).outcome, 'finished');
     } finally {
-      server.close();
+      await stopServer(server);
     }
     assert.equal(await settleFds(baseline), baseline);
   });

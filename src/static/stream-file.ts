@@ -1,7 +1,7 @@
 // Sends a FileResponsePlan's body from an fd (or a path) to a node:http or node:http2 compat response: small
-// bodies in one read and one write, larger ones in fixed-size chunks with one read ahead, honouring
-// write() backpressure, and closing the fd exactly once (after its last read) on completion, failure or client
-// abort. Not the header writer: the pipeline sends status and headers before calling streamFile.
+// bodies in one read and one write, larger ones in fixed-size chunks read one ahead into a small ring of reused
+// buffers, honouring write() backpressure, and closing the fd exactly once (after its last read) on completion,
+// failure or client abort. Not the header writer: the pipeline sends status and headers before streamFile.
 
 import { close, constants, open, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -87,12 +87,13 @@ export async function streamFile(
       res.end(whole);
       bytesSent = total;
     } else {
+      const ring = new BufferRing(chunkSize, RING_BUFFERS, watch);
       for (const segment of segments) {
         if ('bytes' in segment) {
           if (!writeChunk(res, segment.bytes)) await watch.drained();
           bytesSent += segment.bytes.length;
         } else {
-          bytesSent += await pumpRange(res, watch, fd, segment.start, segment.length, chunkSize);
+          bytesSent += await pumpRange(res, watch, ring, fd, segment.start, segment.length);
         }
         if (watch.gone()) return { outcome: 'aborted', bytesSent };
       }
@@ -133,25 +134,31 @@ function toSegments(body: FileBody): Segment[] {
   }
 }
 
-/** Copies `length` bytes at `position` to `res` chunk by chunk, reading the next chunk while this one is written. */
+/**
+ * Copies `length` bytes at `position` to `res` in chunks, reading the next chunk while the previous one is being
+ * written. Chunk buffers come from a small ring and are reused once the response reports them written, so a
+ * large file costs a fixed few buffers instead of one garbage buffer per chunk.
+ */
 async function pumpRange(
   res: ResponseSink,
   watch: ResponseWatch,
+  ring: BufferRing,
   fd: number,
   position: number,
   length: number,
-  chunkSize: number,
 ): Promise<number> {
+  const chunkSize = ring.size;
   let sent = 0;
   let nextPosition = position;
   let left = length;
-  const readNext = (): Promise<Buffer> => {
+  const readNext = async (): Promise<Buffer> => {
     const n = Math.min(chunkSize, left);
     const at = nextPosition;
     nextPosition += n;
     left -= n;
-    const buf = Buffer.allocUnsafe(n);
-    return readFully(fd, buf, 0, n, at).then(() => buf);
+    const buf = await ring.acquire();
+    await readFully(fd, buf, 0, n, at);
+    return n === buf.length ? buf : buf.subarray(0, n);
   };
 
   let pending: Promise<Buffer> | undefined = readNext();
@@ -160,7 +167,7 @@ async function pumpRange(
       const chunk: Buffer = await pending;
       pending = left > 0 && !watch.gone() ? readNext() : undefined;
       if (watch.gone()) break;
-      const flowing = writeChunk(res, chunk);
+      const flowing = writeChunk(res, chunk, ring.releaser(chunk));
       sent += chunk.length;
       if (!flowing) await watch.drained();
     }
@@ -170,8 +177,60 @@ async function pumpRange(
   return sent;
 }
 
-function writeChunk(res: ResponseSink, chunk: Buffer): boolean {
-  return (res as ServerResponse).write(chunk);
+const RING_BUFFERS = 4;
+
+/** Fixed set of equally sized buffers handed out for reads and returned by write callbacks. */
+class BufferRing {
+  readonly #size: number;
+  readonly #max: number;
+  readonly #watch: ResponseWatch;
+  readonly #free: Buffer[] = [];
+  readonly #waiting: Array<(buf: Buffer) => void> = [];
+  #allocated = 0;
+
+  constructor(size: number, max: number, watch: ResponseWatch) {
+    this.#size = size;
+    this.#max = max;
+    this.#watch = watch;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async acquire(): Promise<Buffer> {
+    const free = this.#free.pop();
+    if (free) return free;
+    if (this.#allocated < this.#max || this.#watch.gone()) {
+      this.#allocated++;
+      return Buffer.allocUnsafeSlow(this.#size);
+    }
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve);
+      this.#watch.onGone(() => {
+        const i = this.#waiting.indexOf(resolve);
+        if (i >= 0) {
+          this.#waiting.splice(i, 1);
+          resolve(Buffer.allocUnsafeSlow(this.#size));
+        }
+      });
+    });
+  }
+
+  /** Write callback returning the chunk's backing buffer to the ring once the response is done with it. */
+  releaser(chunk: Buffer): (err?: Error | null) => void {
+    const whole = chunk.length === this.#size ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, this.#size);
+    return (err) => {
+      if (err) return;
+      const waiter = this.#waiting.shift();
+      if (waiter) waiter(whole);
+      else this.#free.push(whole);
+    };
+  }
+}
+
+function writeChunk(res: ResponseSink, chunk: Buffer, written?: (err?: Error | null) => void): boolean {
+  return (res as ServerResponse).write(chunk, written);
 }
 
 async function readFully(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
@@ -202,6 +261,8 @@ interface ResponseWatch {
   drained(): Promise<void>;
   /** Resolves true on 'finish', false on a premature 'close'. */
   ended(): Promise<boolean>;
+  /** Runs `fn` once the response is gone (at once if it already is). */
+  onGone(fn: () => void): void;
   dispose(): void;
 }
 
@@ -210,9 +271,11 @@ function watchResponse(res: ResponseSink): ResponseWatch {
   let aborted = false;
   let finished = emitter.writableFinished;
   const waiters = new Set<() => void>();
+  const goneHooks: Array<() => void> = [];
   const wake = (): void => {
     for (const w of waiters) w();
     waiters.clear();
+    if (gone()) for (const hook of goneHooks.splice(0)) hook();
   };
   const onClose = (): void => {
     if (!finished) aborted = true;
@@ -243,6 +306,10 @@ function watchResponse(res: ResponseSink): ResponseWatch {
     async ended() {
       while (!finished && !gone()) await wait();
       return finished;
+    },
+    onGone(fn) {
+      if (gone()) fn();
+      else goneHooks.push(fn);
     },
     dispose() {
       emitter.off('close', onClose);

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { prepare } from '../../src/server/instance.ts';
 import type { HttpRuntime, ListenerRuntime } from '../../src/proxy/runtime.ts';
 import type { LocationPlan, ServerPlan } from '../../src/proxy/plan.ts';
-import { normalizeHost, normalizePath, splitTarget } from '../../src/routing/uri.ts';
+import { normalizeHost, splitTarget } from '../../src/routing/uri.ts';
+import { normalizeUri } from '../../src/static/safe-path.ts';
 import { ACCESS_LOGS, ERROR_LOG } from '../../src/observability/directives.ts';
 import { MAIN_FILE, type GoldenCase, type GoldenCheck } from './golden-cases.ts';
 
@@ -75,8 +76,13 @@ export function answerLocation(rt: HttpRuntime, server: ServerPlan, input: strin
   }
   const lr = listenerOf(rt, server);
   const t = splitTarget(input);
-  const path = t && normalizePath(t.path, lr?.mergeSlashes ?? true);
-  if (!t || path === undefined) return { expect: '400', captures: '' };
+  let path: string;
+  try {
+    path = t ? normalizeUri(t.path, lr?.mergeSlashes ?? true).uri : '';
+  } catch {
+    return { expect: '400', captures: '' };
+  }
+  if (!t) return { expect: '400', captures: '' };
   const found = server.locations.find(path);
   if (!found) return { expect: '(none)', captures: '' };
   return { expect: found.value.name, captures: capturesText(found.captures, found.groups) };
