@@ -54,6 +54,7 @@ export class Runner {
   }
 
   runOne(node: DirectiveNode, scope: Scope): void {
+    if (node.error) throw node.error;
     const specs = this.specs.get(node.name);
     const fail = (detail: string): never => {
       throw new ConfigError(detail, node.file, node.line);
@@ -70,6 +71,8 @@ export class Runner {
       if (scope.seen.has(node.name)) fail(`"${node.name}" directive is duplicate`);
     }
     scope.seen.set(node.name, { file: node.file, line: node.line });
+    const broken = s.block === 'raw' ? node.block?.find((n) => n.error) : undefined;
+    if (broken) throw broken.error;
     const child = s.handler({ node, args: node.args, scope, run: this, fail });
     if (child && node.block && s.block !== 'raw') this.runBlock(node.block, child);
   }

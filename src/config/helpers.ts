@@ -45,7 +45,7 @@ export function numberDirective(name: string, contexts: readonly Context[], slot
     contexts,
     args: 1,
     handler(c) {
-      if (!/^\d+$/.test(c.args[0])) c.fail(`invalid number "${c.args[0]}" in "${name}" directive`);
+      if (!/^\d+$/.test(c.args[0])) c.fail(`"${name}" directive invalid number`);
       c.scope.set(slot, Number(c.args[0]));
     },
   };
@@ -58,7 +58,7 @@ export function enumDirective<T extends string>(name: string, contexts: readonly
     args: 1,
     handler(c) {
       const v = c.args[0] as T;
-      if (!values.includes(v)) c.fail(`invalid value "${c.args[0]}" in "${name}" directive, it must be ${values.map((x) => `"${x}"`).join(' or ')}`);
+      if (!values.includes(v)) c.fail(`invalid value "${c.args[0]}"`);
       c.scope.set(slot, v);
     },
   };

@@ -1,7 +1,8 @@
-// nginx configuration lexer: turns config text into words, `;`, `{`, `}` and a final `eof` token carrying lines,
-// with nginx's rules: a word ends at whitespace, `;` or `{` (not `}`), `\x` keeps x literal while reading and the
-// escapes \" \' \\ \t \r \n are resolved in every word, `${` does not open a block, and a closing quote must be
-// followed by whitespace, `;`, `{` or `)`. `$var` / `${var}` are kept verbatim for the variable compiler.
+// nginx configuration lexer: turns config text into words, `;`, `{`, `}` and a final `eof` token (carrying the
+// error when reading stopped on one), each with its line. nginx's rules: a word ends at whitespace, `;` or `{`
+// (not `}`), `\x` keeps x literal while reading and the escapes \" \' \\ \t \r \n are resolved in every word,
+// `${` does not open a block, and a closing quote must be followed by whitespace, `;`, `{` or `)`.
+// `$var` / `${var}` are kept verbatim for the variable compiler.
 // Not a parser: it knows nothing about directives or blocks.
 
 import { ConfigError } from './errors.ts';
@@ -15,6 +16,8 @@ export interface Token {
   line: number;
   /** On `eof`: the text ended inside a word or quoted string (nginx then expects `;` or `}`). */
   partial?: boolean;
+  /** On `eof`: reading stopped here on this error; the tokens before it are still delivered. */
+  error?: ConfigError;
 }
 
 const SPACE = new Set([' ', '\t', '\r', '\n']);
@@ -88,7 +91,8 @@ export function tokenize(text: string, file: string): Token[] {
       i = j + 1;
       const after = text[i];
       if (after !== undefined && !SPACE.has(after) && after !== ';' && after !== '{' && after !== ')') {
-        throw new ConfigError(`unexpected "${after}"`, file, line);
+        tokens.push({ kind: 'eof', value: '', quoted: false, line, error: new ConfigError(`unexpected "${after}"`, file, line) });
+        return tokens;
       }
       continue;
     }

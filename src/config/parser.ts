@@ -14,6 +14,9 @@ export interface DirectiveNode {
   file: string;
   line: number;
   block: DirectiveNode[] | undefined;
+  /** Set on the node standing where parsing failed: the runner reports it when it gets there, so errors come in
+   * file order as nginx's streaming parser reports them. */
+  error?: ConfigError;
 }
 
 export interface ParsedConfig {
@@ -28,8 +31,13 @@ export interface ParseOptions {
 
 const GLOB_CHARS = /[*?[]/;
 
+function brokenNode(e: ConfigError): DirectiveNode {
+  return { name: '', args: [], quoted: [], file: e.file ?? '', line: e.line ?? 0, block: undefined, error: e };
+}
+
 class Parser {
   readonly files: { path: string; text: string }[] = [];
+  private failed = false;
   private readonly stack: string[] = [];
   private readonly opts: ParseOptions;
 
@@ -68,6 +76,16 @@ class Parser {
     const commandLine = file === COMMAND_LINE;
     const parseBlock = (depth: number): DirectiveNode[] => {
       const out: DirectiveNode[] = [];
+      try {
+        parseInto(out, depth);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        this.failed = true;
+        out.push(brokenNode(e));
+      }
+      return out;
+    };
+    const parseInto = (out: DirectiveNode[], depth: number): void => {
       let words: Token[] = [];
       for (;;) {
         const t = tokens[pos++];
@@ -76,16 +94,17 @@ class Parser {
           continue;
         }
         if (t.kind === 'eof') {
+          if (t.error) throw t.error;
           if (words.length > 0 || t.partial) {
             throw new ConfigError(commandLine ? 'unexpected end of parameter, expecting ";"' : 'unexpected end of file, expecting ";" or "}"', file, t.line);
           }
           if (depth > 0) throw new ConfigError('unexpected end of file, expecting "}"', file, t.line);
-          return out;
+          return;
         }
         if (t.kind === '}') {
           if (words.length > 0) throw new ConfigError('unexpected "}"', file, t.line);
           if (depth === 0) throw new ConfigError('unexpected "}"', file, t.line);
-          return out;
+          return;
         }
         if (words.length === 0) throw new ConfigError(`unexpected "${t.value}"`, file, t.line);
         if (t.kind === '{' && commandLine) throw new ConfigError('block directives are not supported in -g option', file, t.line);
@@ -101,10 +120,9 @@ class Parser {
         if (t.kind === '{') {
           node.block = parseBlock(depth + 1);
           out.push(node);
-          continue;
-        }
-        if (node.name === 'include') out.push(...this.include(node));
+        } else if (node.name === 'include') out.push(...this.include(node));
         else out.push(node);
+        if (this.failed) return;
       }
     };
     return parseBlock(0);
@@ -125,7 +143,10 @@ class Parser {
     });
     matches.sort();
     const out: DirectiveNode[] = [];
-    for (const m of matches) out.push(...this.parseFile(m, node));
+    for (const m of matches) {
+      out.push(...this.parseFile(m, node));
+      if (this.failed) break;
+    }
     return out;
   }
 }

@@ -81,7 +81,7 @@ export const coreDirectives: DirectiveSpec[] = [
     args: 1,
     handler(c) {
       const v = c.args[0];
-      if (v !== 'on' && v !== 'off' && v !== 'build') c.fail(`invalid value "${v}" in "server_tokens" directive, it must be "on", "off" or "build"`);
+      if (v !== 'on' && v !== 'off' && v !== 'build') c.fail(`invalid value "${v}"`);
       c.scope.set(SERVER_TOKENS, v as 'on' | 'off' | 'build');
     },
   },
@@ -106,8 +106,8 @@ export const coreDirectives: DirectiveSpec[] = [
       if (args.length === 0) c.fail('invalid number of arguments in "error_page" directive');
       const codes = args.map((a) => {
         const n = Number(a);
-        if (!/^\d{3}$/.test(a) || n < 300 || n > 599) c.fail(`value "${a}" must be between 300 and 599`);
-        if (n === 499) c.fail(`value "${a}" must be between 300 and 599`);
+        if (!/^\d+$/.test(a) || n === 499) c.fail(`invalid value "${a}"`);
+        if (n < 300 || n > 599) c.fail(`value "${a}" must be between 300 and 599`);
         return n;
       });
       c.scope.list(ERROR_PAGES).push({ codes, override, target: templateArg(c, target) });

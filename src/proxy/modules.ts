@@ -2,6 +2,7 @@
 // uwsgi_pass, caches, purge, status): one list so the loader registers them all.
 
 import type { DirectiveSpec } from '../config/directives.ts';
+import { cacheDirectives } from './cache/module.ts';
 import { upstreamDirectives } from './upstream/module.ts';
 
-export const moduleDirectives: DirectiveSpec[][] = [upstreamDirectives];
+export const moduleDirectives: DirectiveSpec[][] = [upstreamDirectives, cacheDirectives];

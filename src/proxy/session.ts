@@ -320,10 +320,14 @@ export class RequestSession implements Session {
     const plan = this.plan;
     const out: Record<string, string | string[]> = {};
     out['server'] = plan.serverTokens === 'off' ? 'portico' : 'portico/0.1.0';
+    let ownServer = true;
     for (const [k, v] of headers) {
       const name = k.toLowerCase();
       const prev = out[name];
-      if (prev === undefined) out[name] = v;
+      if (name === 'server' && ownServer) {
+        ownServer = false;
+        out[name] = v;
+      } else if (prev === undefined) out[name] = v;
       else if (Array.isArray(prev)) prev.push(v);
       else out[name] = [prev, v];
     }

@@ -61,7 +61,8 @@ function statusOf(e: unknown): number {
   return 500;
 }
 
-async function tryFiles(s: RequestSession): Promise<boolean> {
+/** try_files: true when it answered or redirected the request itself; false when a file matched (s.uri set). */
+export async function tryFiles(s: RequestSession): Promise<boolean> {
   const tf = s.plan.tryFiles;
   if (!tf) return false;
   for (const t of tf.files) {

@@ -1,6 +1,6 @@
 // Compiles nginx (PCRE) regular expressions to JavaScript ones: `(?P<name>`, `(?'name'` and `(?<name>` named
-// captures, a leading `(?i)`, and the case-insensitive `~*` forms. Reports the named captures so they can become
-// variables.
+// captures, a leading `(?i)`, and the case-insensitive `~*` forms; possessive quantifiers are read as greedy.
+// Reports the named captures so they can become variables.
 // Not a full PCRE translator: constructs JavaScript lacks are a config error naming the pattern.
 
 export interface CompiledRegex {
@@ -8,8 +8,45 @@ export interface CompiledRegex {
   names: string[];
 }
 
+/** PCRE's possessive quantifiers (`a++`, `\d{1,3}+`) have no JavaScript form; they are read as greedy ones. */
+function dropPossessive(src: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') {
+      out += src.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    out += c;
+    if (c === '[') {
+      inClass = true;
+      if (src[i + 1] === '^') out += src[++i];
+      if (src[i + 1] === ']') out += src[++i];
+      continue;
+    }
+    let quantifier = c === '*' || c === '+' || c === '?';
+    if (c === '{') {
+      const m = /^\{\d+(,\d*)?\}/.exec(src.slice(i));
+      if (m) {
+        out += m[0].slice(1);
+        i += m[0].length - 1;
+        quantifier = true;
+      }
+    }
+    if (quantifier && src[i + 1] === '+') i++;
+  }
+  return out;
+}
+
 export function compileNginxRegex(pattern: string, caseless: boolean): CompiledRegex {
-  let src = pattern.replace(/\(\?P<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?<$1>').replace(/\(\?'([A-Za-z_][A-Za-z0-9_]*)'/g, '(?<$1>');
+  let src = dropPossessive(pattern).replace(/\(\?P<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?<$1>').replace(/\(\?'([A-Za-z_][A-Za-z0-9_]*)'/g, '(?<$1>');
   let flags = caseless ? 'i' : '';
   if (src.startsWith('(?i)')) {
     src = src.slice(4);

@@ -1,6 +1,6 @@
 // Request-target pieces routing needs: the absolute form (`GET http://host/path`) split into host and origin
-// form, and Host validation (lowercase, port and trailing dot stripped, `/`, `\` and `..` rejected). The $uri
-// normalizer itself is static/safe-path.ts normalizeUri. Pure functions.
+// form, and Host validation as nginx's (lowercase, port and trailing dot stripped; `/`, `..`, spaces and control
+// characters rejected). The $uri normalizer itself is static/safe-path.ts normalizeUri. Pure functions.
 
 export interface ParsedTarget {
   path: string;
@@ -28,18 +28,34 @@ export function splitTarget(target: string): ParsedTarget | undefined {
   return { path: rest.slice(0, q), args: rest.slice(q + 1), host };
 }
 
-/** Lowercased host without port and trailing dot, or undefined for an invalid Host. */
+/**
+ * Lowercased host without port and trailing dot, or undefined for an invalid Host (nginx's rules: no "..",
+ * "/", control characters or spaces anywhere, and a non-empty name).
+ */
 export function normalizeHost(raw: string): string | undefined {
-  let h = raw;
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    if (end < 0) return undefined;
-    h = h.slice(0, end + 1);
-  } else {
-    const colon = h.indexOf(':');
-    if (colon >= 0) h = h.slice(0, colon);
+  let dot = -2;
+  let hostLen = raw.length;
+  let state: 'usual' | 'literal' | 'rest' = 'usual';
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw.charCodeAt(i);
+    if (ch === 0x2e) {
+      if (dot === i - 1) return undefined;
+      dot = i;
+    } else if (ch === 0x3a) {
+      if (state === 'usual') {
+        hostLen = i;
+        state = 'rest';
+      }
+    } else if (ch === 0x5b) {
+      if (i === 0) state = 'literal';
+    } else if (ch === 0x5d) {
+      if (state === 'literal') {
+        hostLen = i + 1;
+        state = 'rest';
+      }
+    } else if (ch === 0x2f || ch <= 0x20 || ch === 0x7f) return undefined;
   }
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  if (h.includes('/') || h.includes('\\') || h.includes('..') || h.includes('\0')) return undefined;
-  return h.toLowerCase();
+  if (dot === hostLen - 1) hostLen--;
+  if (hostLen <= 0) return undefined;
+  return raw.slice(0, hostLen).toLowerCase();
 }

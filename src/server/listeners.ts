@@ -7,7 +7,7 @@ import { createServer as createHttpServer, ServerResponse, type IncomingMessage,
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, Server as TlsServer } from 'node:tls';
 import { createAlpnFrontServer, type ConnectionSink } from '../tls/alpn-front.ts';
 import { unlinkSync } from 'node:fs';
 import { RequestSession } from '../proxy/session.ts';
@@ -90,7 +90,7 @@ export class Listener {
         if (!ctx) return cb(new Error(`no certificate for "${name}"`));
         cb(null, ctx);
       };
-      const base = { ...serverOptions(tls.policy), SNICallback: sniCallback, ...h1opts };
+      const base = { ...serverOptions(tls.policy), ...tls.defaultCredentials, SNICallback: sniCallback, ...h1opts };
       if (lr.http2) {
         this.server = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } }, handler);
         this.server.on('session', (s: Http2Session) => {
@@ -284,6 +284,7 @@ export class ListenerSet {
       if (existing && existing.current.ssl === lr.ssl && existing.current.http2 === lr.http2) {
         existing.current = lr;
         existing.tls = tls;
+        if (tls) (existing.server as unknown as TlsServer).setSecureContext({ ...serverOptions(tls.policy), ...tls.defaultCredentials });
         continue;
       }
       const l = new Listener(lr, tls, onError, hooks);

@@ -4,7 +4,7 @@
 
 import type { DirectiveSpec } from '../config/directives.ts';
 import { newScope } from '../config/directives.ts';
-import { flagDirective, noopDirective, numberDirective, timeDirective } from '../config/helpers.ts';
+import { flagDirective, noopDirective, timeDirective } from '../config/helpers.ts';
 import { defineSlot } from '../config/scope.ts';
 
 export const WORKER_PROCESSES = defineSlot<number | 'auto'>('worker_processes');
@@ -30,7 +30,15 @@ export const mainDirectives: DirectiveSpec[] = [
   flagDirective('master_process', ['main'], MASTER_PROCESS),
   timeDirective('worker_shutdown_timeout', ['main'], WORKER_SHUTDOWN_TIMEOUT),
   { name: 'events', contexts: ['main'], args: 0, block: 'events', handler: (c) => newScope('events', c.scope, c.node) },
-  numberDirective('worker_connections', ['events'], WORKER_CONNECTIONS),
+  {
+    name: 'worker_connections',
+    contexts: ['events'],
+    args: 1,
+    handler(c) {
+      if (!/^\d+$/.test(c.args[0])) c.fail(`invalid number "${c.args[0]}"`);
+      c.scope.set(WORKER_CONNECTIONS, Number(c.args[0]));
+    },
+  },
   noopDirective('use', ['events'], 1),
   noopDirective('multi_accept', ['events'], 1),
   noopDirective('accept_mutex', ['events'], 1),

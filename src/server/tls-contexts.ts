@@ -33,6 +33,8 @@ export interface ListenerTls {
   policy: TlsPolicy;
   reject: boolean;
   warnings: string[];
+  /** The default server's certificates and keys, for clients that send no SNI (none with ssl_reject_handshake). */
+  defaultCredentials: { cert: Buffer[]; key: Buffer[] } | undefined;
 }
 
 function serverPolicy(server: ServerPlan): { policy: TlsPolicy; warnings: string[] } {
@@ -51,7 +53,7 @@ function serverPolicy(server: ServerPlan): { policy: TlsPolicy; warnings: string
   }
 }
 
-function fileContext(server: ServerPlan, policy: TlsPolicy, resolvePath: (p: string) => string): SecureContext | undefined {
+function fileContext(server: ServerPlan, policy: TlsPolicy, resolvePath: (p: string) => string, credentials: Map<ServerPlan, { cert: Buffer[]; key: Buffer[] }>): SecureContext | undefined {
   const pairs = certPairs(server.scope);
   if (pairs.length === 0) return undefined;
   const certs: Buffer[] = [];
@@ -67,6 +69,7 @@ function fileContext(server: ServerPlan, policy: TlsPolicy, resolvePath: (p: str
     certs.push(read(p.cert));
     keys.push(read(p.key));
   }
+  credentials.set(server, { cert: certs, key: keys });
   try {
     return createSecureContext({ ...contextOptions(policy), cert: certs, key: keys });
   } catch (e) {
@@ -83,6 +86,7 @@ export function buildListenerTls(lr: ListenerRuntime, resolvePath: (p: string) =
   const warnings: string[] = [];
   const contexts = new Map<ServerPlan, SecureContext | undefined>();
   const policies = new Map<ServerPlan, TlsPolicy>();
+  const credentials = new Map<ServerPlan, { cert: Buffer[]; key: Buffer[] }>();
   for (const server of lr.servers) {
     const { policy, warnings: w } = serverPolicy(server);
     warnings.push(...w);
@@ -90,7 +94,7 @@ export function buildListenerTls(lr: ListenerRuntime, resolvePath: (p: string) =
     if (usesAcme(server)) {
       if (!acme) throw new ConfigError('"$acme_certificate" used without an "acme_certificate" directive', server.scope.origin.file, server.scope.origin.line);
       contexts.set(server, acme.contextFor(server, policy));
-    } else contexts.set(server, fileContext(server, policy, resolvePath));
+    } else contexts.set(server, fileContext(server, policy, resolvePath, credentials));
   }
   for (const server of [...lr.servers].reverse()) {
     const ctx = contexts.get(server);
@@ -105,7 +109,9 @@ export function buildListenerTls(lr: ListenerRuntime, resolvePath: (p: string) =
     }
   }
   const reject = lr.defaultServer.scope.get(SSL_REJECT_HANDSHAKE) ?? false;
-  if (!reject) sni.setDefault(contexts.get(lr.defaultServer) ?? [...contexts.values()].find((c) => c !== undefined));
+  const fallback = contexts.get(lr.defaultServer) ? lr.defaultServer : lr.servers.find((server) => contexts.get(server) !== undefined);
+  if (!reject) sni.setDefault(fallback && contexts.get(fallback));
+  const defaultCredentials = reject || !fallback ? undefined : credentials.get(fallback);
   const policy = policies.get(lr.defaultServer) as TlsPolicy;
-  return { sni, policy, reject, warnings };
+  return { sni, policy, reject, warnings, defaultCredentials };
 }

@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scope } from '../../src/config/scope.ts';
@@ -15,7 +16,7 @@ import { parseListen } from '../../src/routing/directives.ts';
 import { LOCATION_MATCH, type ListenSpec } from '../../src/routing/slots.ts';
 import type { DirectiveCall } from '../../src/config/directives.ts';
 import { loadGoldenCases, MAIN_FILE, type GoldenCase, type GoldenCheck } from '../helpers/golden-cases.ts';
-import { loadCase, pickServer, relativize, writeCaseFiles } from '../helpers/golden-eval.ts';
+import { loadCase, locationLabel, pickServer, relativize, writeCaseFiles } from '../helpers/golden-eval.ts';
 import { requireCommand } from '../helpers/debian.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.ts';
@@ -139,11 +140,6 @@ function locationScopes(s: Scope, out: Scope[] = []): Scope[] {
   return out;
 }
 
-function locationName(s: Scope): string {
-  const m = s.own(LOCATION_MATCH);
-  return m ? `${m.modifier ? m.modifier + ' ' : ''}${m.pattern}` : '(none)';
-}
-
 function captureKeys(check: GoldenCheck): string[] {
   const keys = new Set<string>(['1']);
   for (const q of check.queries) for (const part of q.captures.split(' ').filter(Boolean)) keys.add(part.slice(1, part.indexOf('=')));
@@ -223,7 +219,7 @@ async function runCheck(c: GoldenCase, check: GoldenCheck, rt: HttpRuntime, dir:
         edits.push({ at: st.words[1].start, remove: st.words[st.words.length - 1].end - st.words[1].start, insert: [`127.0.0.1:${port}`, ...params].join(' ') });
       }
       if (name === 'server' && st.end.kind === '{' && st.words.length === 1) {
-        const srv = rt.servers.find((s) => s.scope.origin.file === abs && s.scope.origin.line === lineOf(text, st.words[0].start));
+        const srv = rt.servers.find((s) => s.scope.origin.file === abs && s.scope.origin.line === lineOf(text, st.end.start));
         let insert = '';
         if (srv && !srv.scope.seen.has('listen')) insert += ` listen 127.0.0.1:${portOf.get(defaultKey)};`;
         if (check.kind === 'servers') insert += ` return 200 "${marker(`S${rt.servers.indexOf(srv as (typeof rt.servers)[number]) + 1}`)}";`;
@@ -233,7 +229,7 @@ async function runCheck(c: GoldenCase, check: GoldenCheck, rt: HttpRuntime, dir:
         const scope = mine[k++];
         if (!scope) throw new Error(`location #${k} of ${rel} not found in Portico's tree`);
         if (check.kind === 'locations') {
-          locationIndex.push(locationName(scope));
+          locationIndex.push(locationLabel(scope.own(LOCATION_MATCH)));
           edits.push({ at: st.end.end, remove: 0, insert: ` return 200 "${marker(`L${locationIndex.length - 1}`)}";` });
         }
       }
@@ -263,7 +259,7 @@ async function runCheck(c: GoldenCase, check: GoldenCheck, rt: HttpRuntime, dir:
       } else {
         const key = check.arg || [...rt.listeners.keys()][0];
         port = portOf.get(key) as number;
-        host = q.input === '(none)' ? undefined : q.input;
+        host = q.input === '(none)' ? undefined : q.input === '$hostname' ? hostname() : q.input;
         target = '/';
       }
       const res = await request(port, target, host);

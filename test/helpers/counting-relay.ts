@@ -71,6 +71,7 @@ export async function startCountingRelay(target: string, on: RelayListen): Promi
     downstream.pipe(upstream);
     upstream.pipe(downstream);
   });
+  server.unref();
   await listen(server, on);
   const bound = server.address();
   const port = bound !== null && typeof bound === 'object' ? bound.port : undefined;

@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { PorticoError } from '../../src/core/errors.ts';
 import { requireCommand } from './debian.ts';
+import { onProcessEnd } from './process-end.ts';
 
 export type Readiness =
   | { readonly tcpPort: number; readonly host?: string }
@@ -70,19 +71,11 @@ function killAllNow(): void {
   running.clear();
 }
 
-let hooksInstalled = false;
+let safetyNetInstalled = false;
 function installSafetyNet(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', killAllNow);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      killAllNow();
-      process.removeListener(signal, onSignal);
-      process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
+  if (safetyNetInstalled) return;
+  safetyNetInstalled = true;
+  onProcessEnd(killAllNow);
 }
 
 function readFileFrom(path: string, offset: number, maxBytes: number): string {
@@ -193,6 +186,7 @@ class DaemonProcess implements Daemon {
       });
     });
     this.closePromise = new Promise((resolve) => child.once('close', () => resolve()));
+    child.on('error', () => undefined);
     child.unref();
     (child.stdout as unknown as { unref?: () => void }).unref?.();
     (child.stderr as unknown as { unref?: () => void }).unref?.();
@@ -296,8 +290,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 }
 
+const cleanups = new Set<() => Promise<void> | void>();
+
+/** Registers in-process companions of daemons (relays, servers) for stopAll(); returns the unregister function. */
+export function registerCleanup(cleanup: () => Promise<void> | void): () => void {
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+/** Stops every daemon still running and runs the registered cleanups; meant for after() hooks. */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((d) => d.stop()));
+  const pending = [...cleanups];
+  cleanups.clear();
+  await Promise.all([...[...running].map((d) => d.stop()), ...pending.map(async (c) => c())]);
 }
 
 export function runningDaemons(): readonly Daemon[] {

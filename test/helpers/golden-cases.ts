@@ -176,7 +176,7 @@ export function parseGoldenText(text: string, source: string, group: string): Go
       return;
     }
     if (section) section.lines.push(raw);
-    else if (current && raw.trim() !== '') throw new Error(`${source}:${lineNo}: text outside a section`);
+    else if (current && raw.trim() !== '' && !raw.startsWith('#')) throw new Error(`${source}:${lineNo}: text outside a section`);
   });
   closeCase();
   return cases;

@@ -1,8 +1,10 @@
 // Runs one golden case through Portico's own load path (`prepare`, the code behind `portico -t`) and answers its
-// checks: which location a request target selects, which server a Host value selects, and the merged values a
-// location ends up with. Not the test loop and not the nginx cross-check; it only computes Portico's answers.
+// checks: which location a request target selects (normalized as session.ts does), which server a Host value
+// selects, and the merged values a location ends up with. Not the test loop and not the nginx cross-check; it
+// only computes Portico's answers.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { prepare } from '../../src/server/instance.ts';
 import type { HttpRuntime, ListenerRuntime } from '../../src/proxy/runtime.ts';
@@ -10,6 +12,7 @@ import type { LocationPlan, ServerPlan } from '../../src/proxy/plan.ts';
 import { normalizeHost, splitTarget } from '../../src/routing/uri.ts';
 import { normalizeUri } from '../../src/static/safe-path.ts';
 import { ACCESS_LOGS, ERROR_LOG } from '../../src/observability/directives.ts';
+import type { LocationMatch } from '../../src/routing/slots.ts';
 import { MAIN_FILE, type GoldenCase, type GoldenCheck } from './golden-cases.ts';
 
 export function writeCaseFiles(c: GoldenCase, dir: string): void {
@@ -64,6 +67,12 @@ export function serverLabel(rt: HttpRuntime, s: ServerPlan, expected: string): s
   return s.primaryName;
 }
 
+/** How case files name a location: `= /`, `/`, `^~ /images/`, `~* \.(gif|jpg)$`, `@fetch`; `(none)` for the server. */
+export function locationLabel(m: LocationMatch | undefined): string {
+  if (!m) return '(none)';
+  return m.modifier === '' || m.modifier === '@' ? m.pattern : `${m.modifier} ${m.pattern}`;
+}
+
 export interface Answer {
   expect: string;
   captures: string;
@@ -72,20 +81,23 @@ export interface Answer {
 export function answerLocation(rt: HttpRuntime, server: ServerPlan, input: string): Answer {
   if (input.startsWith('@')) {
     const named = server.locations.findNamed(input);
-    return { expect: named ? named.name : '(none)', captures: '' };
+    return { expect: named ? locationLabel(named.match) : '(none)', captures: '' };
   }
   const lr = listenerOf(rt, server);
-  const t = splitTarget(input);
+  let target = input;
+  if (!target.startsWith('/')) {
+    const t = splitTarget(target);
+    target = t ? t.path + (t.args ? `?${t.args}` : '') : target;
+  }
   let path: string;
   try {
-    path = t ? normalizeUri(t.path, lr?.mergeSlashes ?? true).uri : '';
+    path = normalizeUri(target, lr?.mergeSlashes ?? true).uri;
   } catch {
     return { expect: '400', captures: '' };
   }
-  if (!t) return { expect: '400', captures: '' };
   const found = server.locations.find(path);
   if (!found) return { expect: '(none)', captures: '' };
-  return { expect: found.value.name, captures: capturesText(found.captures, found.groups) };
+  return { expect: locationLabel(found.value.match), captures: capturesText(found.captures, found.groups) };
 }
 
 export function pickListener(rt: HttpRuntime, key: string): ListenerRuntime {
@@ -98,11 +110,14 @@ export function pickListener(rt: HttpRuntime, key: string): ListenerRuntime {
   return [...rt.listeners.values()][0];
 }
 
-/** Mirrors src/server/listeners.ts: Host normalized (invalid -> 400), looked up when non-empty, else default. */
+/**
+ * Mirrors src/server/listeners.ts: Host normalized (invalid -> 400), looked up when non-empty, else default.
+ * The input `$hostname` stands for this machine's host name.
+ */
 export function answerServer(rt: HttpRuntime, lr: ListenerRuntime, input: string, expected: string): Answer {
   let host = '';
   if (input !== '(none)') {
-    const h = normalizeHost(input);
+    const h = normalizeHost(input === '$hostname' ? hostname() : input);
     if (h === undefined) return { expect: '400', captures: '' };
     host = h;
   }
@@ -119,7 +134,7 @@ function list(items: string[]): string {
 export function renderMerged(plan: LocationPlan, key: string): string {
   switch (key) {
     case 'location':
-      return plan.name || '(none)';
+      return locationLabel(plan.match);
     case 'root':
       return plan.root.kind === 'root' ? plan.root.path.source : '-';
     case 'alias':

@@ -1,9 +1,11 @@
 // Runs a private php-fpm 8.2 pool (own config, temp dir, loopback listener) serving test/fixtures/php for a test.
 // Not a php-fpm config generator for production: settings are the ones tests need (static pool, big bodies).
+// By default a counting relay runs inside the test process: never block its event loop (execFileSync curl ...)
+// while a request to `address` is in flight, or both wait for each other.
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startDaemon, type Daemon } from './daemon.ts';
+import { registerCleanup, startDaemon, type Daemon } from './daemon.ts';
 import { cgiParams, type BackendRequestInit } from './cgi-params.ts';
 import { startCountingRelay, type CountingRelay } from './counting-relay.ts';
 import { fastcgiRequest, type FastcgiResponse } from './fastcgi-client.ts';
@@ -173,6 +175,7 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpm> {
     await daemon.stop();
     throw err;
   }
+  const unregister = relay ? registerCleanup(() => relay.close()) : () => undefined;
   let statusCalls = 0;
   const address = relay?.address ?? fpmAddress;
 
@@ -206,6 +209,7 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpm> {
       return daemon.pid;
     },
     async stop() {
+      unregister();
       await relay?.close();
       await daemon.stop();
     },

@@ -4,17 +4,18 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessEnd } from './process-end.ts';
 
 const dirs = new Set<string>();
-let exitHookInstalled = false;
+let hookInstalled = false;
 
 export function makeTempDir(prefix = 'portico-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
   dirs.add(dir);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', removeTempDirs);
+  if (!hookInstalled) {
+    hookInstalled = true;
+    onProcessEnd(removeTempDirs);
   }
   return dir;
 }

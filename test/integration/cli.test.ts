@@ -8,7 +8,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { alive, readIfExists, stopPid, waitFor } from './support/daemon.ts';
+import { alive, ownPid, readIfExists, stopPid, waitFor } from './support/process.ts';
 import { request } from './support/http.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.ts';
@@ -256,6 +256,7 @@ describe('daemon on', { timeout: 30_000 }, () => {
       assert.equal(r.code, 0, r.stderr);
       daemonPid = Number(readFileSync(pidFile, 'utf8').trim());
       assert.ok(daemonPid > 0);
+      ownPid(daemonPid);
       assert.equal(alive(daemonPid), true);
       const stat = readFileSync(`/proc/${daemonPid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -3,7 +3,7 @@
 
 import { ConfigError } from '../../config/errors.ts';
 import type { Scope } from '../../config/scope.ts';
-import type { BuildContext, ContentFactory } from '../content.ts';
+import type { BuildContext, ContentFactory, ContentHandler } from '../content.ts';
 import type { RequestSession } from '../session.ts';
 import { upstreamSlots, type NextUpstreamCondition, type UpstreamPrefix } from './conf.ts';
 import { runUpstream, type ProtocolAdapter, type UpstreamPlan } from './engine.ts';
@@ -19,6 +19,15 @@ const adapters = new Map<UpstreamPrefix, AdapterFactory>();
 
 export function registerAdapter(prefix: UpstreamPrefix, f: AdapterFactory): void {
   adapters.set(prefix, f);
+}
+
+/** Replaces a location's upstream content handler (the cache front); undefined leaves the plain engine. */
+export type UpstreamFront = (prefix: UpstreamPrefix, scope: Scope, ctx: BuildContext, plan: UpstreamPlan<unknown>) => ContentHandler | undefined;
+
+const fronts: UpstreamFront[] = [];
+
+export function registerUpstreamFront(f: UpstreamFront): void {
+  fronts.push(f);
 }
 
 const DEFAULT_NEXT: ReadonlySet<NextUpstreamCondition> = new Set(['error', 'timeout']);
@@ -49,6 +58,10 @@ export function upstreamContent(prefix: UpstreamPrefix): ContentFactory {
         interceptErrors: scope.get(s.interceptErrors) ?? false,
         bodyBufferSize: scope.get(CLIENT_BODY_BUFFER_SIZE) ?? 16 * 1024,
       };
+      for (const front of fronts) {
+        const handler = front(prefix, scope, ctx, plan);
+        if (handler) return handler;
+      }
       return (session) => runUpstream(session, plan);
     },
   };

@@ -22,6 +22,11 @@ export interface ProtocolAdapter<R> {
   readonly hidden: ReadonlySet<string>;
   /** The protocol request asks the peer to switch protocols (only HTTP can). */
   upgradable?(request: R): boolean;
+  /**
+   * The backend cannot read a body of unknown length (uwsgi; PHP over FastCGI reads none without CONTENT_LENGTH):
+   * a chunked body is buffered to a length even with request buffering off.
+   */
+  readonly lengthRequired?: boolean;
   /** Rewrites a response header value (proxy_redirect), or undefined to keep it. */
   rewriteHeader?(s: RequestSession, name: string, value: string): string | undefined;
 }
@@ -37,6 +42,27 @@ export interface UpstreamPlan<R> {
   passRequestBody: boolean;
   interceptErrors: boolean;
   bodyBufferSize: number;
+}
+
+/**
+ * Watches one request's final upstream response (the cache tees it into its store). head() sees the raw head
+ * before it reaches the client and returns false to take the response over (a stale or revalidated entry answers
+ * instead); fail() is asked before the engine answers an error itself and returns true when it answered.
+ */
+export interface ResponseTap {
+  head(status: number, headers: HeaderList): boolean;
+  data(chunk: Buffer): void;
+  /** The whole body arrived. */
+  end(): void;
+  fail(status: number, condition: NextUpstreamCondition | undefined): boolean;
+  /** The body will not complete (client gone, peer failed mid-body, response intercepted). */
+  abort(): void;
+}
+
+/** Per-request additions to a plan: a response tap, and the session the adapter builds the request from. */
+export interface UpstreamRun {
+  tap?: ResponseTap;
+  view?: (s: RequestSession) => RequestSession;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection']);
@@ -60,6 +86,17 @@ function errorCondition(code: string): NextUpstreamCondition | undefined {
       return undefined;
   }
 }
+
+/** What a failure message adds to logReason(): connect errors whole, codec failures after "upstream <peer>: ". */
+function logDetail(message: string): string {
+  if (!message) return '';
+  if (!message.startsWith('upstream')) return ` (${message})`;
+  const m = /^upstream \S+: (.+)$/s.exec(message);
+  return m ? ` (${m[1]})` : '';
+}
+
+/** A kept-alive connection the peer closed while it sat idle is replaced by new ones, at most this many times. */
+const MAX_STALE_RETRIES = 32;
 
 function ms(n: number): string {
   return n < 0 ? '-' : (n / 1000).toFixed(3);
@@ -90,23 +127,25 @@ function logReason(code: string): string {
   }
 }
 
-export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>): void {
+export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>, run: UpstreamRun = {}): void {
   const group = plan.resolve(s);
   if (!group) {
     s.log('error', `no upstream configured for "${s.uri}"`);
+    run.tap?.abort();
     return s.finalize(502);
   }
-  if (!plan.passRequestBody || !hasBody(s.req)) return void start(s, plan, group, null, null, undefined);
+  if (!plan.passRequestBody || !hasBody(s.req)) return void start(s, plan, group, null, null, undefined, run);
   if (!plan.requestBuffering || s.upgradeSocket) {
     const sb = streamBody(s.req);
-    return void start(s, plan, group, sb, sb.length, undefined);
+    if (sb.length !== null || !plan.adapter.lengthRequired || s.upgradeSocket) return void start(s, plan, group, sb, sb.length, undefined, run);
   }
   bufferBody(s.req, s.plan.clientMaxBodySize, plan.bodyBufferSize, s.plan.clientBodyTimeout).then(
     (b) => {
       const len = b.body === null ? 0 : Buffer.isBuffer(b.body) ? b.body.length : b.body.kind === 'replayable' ? b.body.length : null;
-      start(s, plan, group, b.body, len, b.cleanup);
+      start(s, plan, group, b.body, len, b.cleanup, run);
     },
     (e: PorticoError) => {
+      run.tap?.abort();
       s.log(e.code === 'body-too-large' ? 'error' : 'info', e.message);
       if (e.code === 'body-too-large') s.finalize(413);
       else if (e.code === 'body-timeout') s.finalize(408);
@@ -115,15 +154,16 @@ export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>): void {
   );
 }
 
-function start<R>(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, body: RequestBody, bodyLength: number | null, cleanup: (() => void) | undefined): void {
-  const request = plan.adapter.build(s, group, body, bodyLength);
+function start<R>(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, body: RequestBody, bodyLength: number | null, cleanup: (() => void) | undefined, run: UpstreamRun): void {
+  const request = plan.adapter.build(run.view ? run.view(s) : s, group, body, bodyLength);
   if (typeof request === 'number') {
     cleanup?.();
+    run.tap?.abort();
     return s.finalize(request);
   }
   const facts: UpstreamFacts = { addr: [], status: [], connectTime: [], headerTime: [], responseTime: [], headers: undefined, bytesReceived: 0 };
   s.upstream = facts;
-  new Attempts(s, plan, group, request, body, cleanup).next();
+  new Attempts(s, plan, group, request, body, cleanup, run.tap).next();
 }
 
 class Attempts<R> {
@@ -135,26 +175,32 @@ class Attempts<R> {
   readonly tried: TriedPeers;
   readonly started = performance.now();
   readonly cleanup: (() => void) | undefined;
+  readonly tap: ResponseTap | undefined;
   triesLeft: number;
   exchange: Exchange | undefined;
   peer: Peer | undefined;
   finished = false;
+  staleRetries = 0;
 
-  constructor(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, request: R, body: RequestBody, cleanup: (() => void) | undefined) {
+  constructor(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, request: R, body: RequestBody, cleanup: (() => void) | undefined, tap: ResponseTap | undefined) {
     this.s = s;
     this.plan = plan;
     this.group = group;
     this.request = request;
     this.body = body;
     this.cleanup = cleanup;
+    this.tap = tap;
     this.tried = group.peers.createTried();
-    this.triesLeft = plan.tries > 0 ? plan.tries : Infinity;
+    let peerTries = 0;
+    for (const peer of group.peers.peers) if (!peer.down) peerTries++;
+    this.triesLeft = plan.tries > 0 ? Math.min(plan.tries, peerTries) : peerTries;
     s.res.once('close', () => {
       if (this.finished) return;
       this.finished = true;
       this.exchange?.abort();
       this.release('ok');
       this.cleanup?.();
+      this.tap?.abort();
     });
   }
 
@@ -166,6 +212,21 @@ class Attempts<R> {
     if (this.exchange?.bodyConsumed) return false;
     if (!IDEMPOTENT.has(this.s.method) && !this.plan.next.has('non_idempotent') && (this.exchange?.bytesSent ?? 0) > 0) return false;
     return true;
+  }
+
+  /**
+   * The exchange failed on a connection from the keepalive cache before any response byte: the peer closed it while
+   * it was idle. Sent again to the same peer without counting a try, as the Exchange.reused contract says. A reset
+   * (ECONNRESET, EPIPE) means the peer never read the request, so any method goes again; a plain close could also be
+   * a crash after reading it, so only idempotent requests (or non_idempotent) are repeated then.
+   */
+  private staleConnection(err: PorticoError): boolean {
+    const ex = this.exchange;
+    if (ex === undefined || !ex.reused || ex.bytesReceived > 0 || ex.bodyConsumed || this.s.headSent) return false;
+    if (err.code !== 'reset-before-head' || this.staleRetries >= MAX_STALE_RETRIES) return false;
+    const errno = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (errno === 'ECONNRESET' || errno === 'EPIPE') return true;
+    return IDEMPOTENT.has(this.s.method) || this.plan.next.has('non_idempotent');
   }
 
   private record(status: string): void {
@@ -184,11 +245,13 @@ class Attempts<R> {
     if ('error' in picked) {
       this.finished = true;
       this.cleanup?.();
-      if ((s.upstream as UpstreamFacts).addr.length === 0) {
-        (s.upstream as UpstreamFacts).addr.push(this.group.name);
-        s.log('error', `no live upstreams while connecting to upstream`);
-      }
-      return s.finalize(picked.error === 'max-conns' ? 503 : 502);
+      const status = picked.error === 'max-conns' ? 503 : 502;
+      (s.upstream as UpstreamFacts).addr.push(this.group.name);
+      this.exchange = undefined;
+      this.record(String(status));
+      s.log('error', `no live upstreams while connecting to upstream`);
+      if (this.tap?.fail(status, 'error')) return;
+      return s.finalize(status);
     }
     const peer = picked.peer;
     this.peer = peer;
@@ -226,12 +289,21 @@ class Attempts<R> {
           return this.next();
         }
         (s.upstream as UpstreamFacts).headers = headers;
+        if (this.tap && !this.tap.head(status, headers)) {
+          this.record(String(status));
+          this.exchange?.abort();
+          this.release(FAIL_STATUSES.has(status) ? 'fail' : 'ok');
+          this.finished = true;
+          this.cleanup?.();
+          return;
+        }
         if (this.plan.interceptErrors && status >= 300 && s.plan.errorPages.has(status)) {
           this.record(String(status));
           this.exchange?.abort();
           this.release(FAIL_STATUSES.has(status) ? 'fail' : 'ok');
           this.finished = true;
           this.cleanup?.();
+          this.tap?.abort();
           return s.finalize(status);
         }
         s.sendHead(status, this.filterHeaders(headers));
@@ -241,6 +313,7 @@ class Attempts<R> {
         if (this.finished) return true;
         s.bodyBytesSent += chunk.length;
         const ok = (s.res as import('node:stream').Writable).write(chunk);
+        this.tap?.data(chunk);
         if (!ok && !paused) {
           paused = true;
           s.res.once('drain', () => {
@@ -257,23 +330,35 @@ class Attempts<R> {
         (s.upstream as UpstreamFacts).bytesReceived += this.exchange?.bytesReceived ?? 0;
         this.release(FAIL_STATUSES.has(s.status) ? 'fail' : 'ok');
         this.cleanup?.();
+        this.tap?.end();
         s.res.end();
       },
       onError: (err) => {
         if (this.finished) return;
+        if (this.staleConnection(err)) {
+          this.staleRetries++;
+          this.record('502');
+          (s.upstream as UpstreamFacts).addr.push(peer.address);
+          s.log('info', `upstream ${peer.address} closed a kept-alive connection before answering, sending the request on another connection`);
+          this.exchange = this.group.transport.exchange(this.group.addressOf(peer), this.request, this.body, this.plan.options, this.sink(peer));
+          return;
+        }
         const cond = errorCondition(err.code);
         this.record(this.s.headSent ? String(s.status) : cond === 'timeout' ? '504' : '502');
         const counts = cond !== undefined;
         this.release(counts ? 'fail' : 'ok');
-        s.log('error', logReason(err.code) + (err.message && !err.message.startsWith('upstream') ? ` (${err.message})` : ''));
+        s.log('error', logReason(err.code) + logDetail(err.message));
         if (this.mayRetry(cond)) return this.next();
         this.finished = true;
         this.cleanup?.();
         if (s.headSent) {
+          this.tap?.abort();
           s.res.destroy();
           return;
         }
-        s.finalize(cond === 'timeout' ? 504 : 502);
+        const status = cond === 'timeout' ? 504 : 502;
+        if (this.tap?.fail(status, cond)) return;
+        s.finalize(status);
       },
     };
   }
@@ -308,17 +393,25 @@ class Attempts<R> {
   }
 
   private filterHeaders(headers: HeaderList): OutHeaders {
-    const out: OutHeaders = [];
-    const hidden = this.plan.adapter.hidden;
-    const rewrite = this.plan.adapter.rewriteHeader;
-    for (const [name, value] of headers) {
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || hidden.has(lower)) continue;
-      if (rewrite) {
-        const v = rewrite(this.s, lower, value);
-        out.push([name, v ?? value]);
-      } else out.push([name, value]);
-    }
-    return out;
+    return filterResponseHeaders(this.s, this.plan.adapter, headers);
   }
+}
+
+/** The response head as the client gets it: hop-by-hop and hidden headers dropped, proxy_redirect applied. */
+export function filterResponseHeaders<R>(s: RequestSession, adapter: ProtocolAdapter<R>, headers: readonly (readonly [string, string])[]): OutHeaders {
+  const out: OutHeaders = [];
+  const rewrite = adapter.rewriteHeader;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || adapter.hidden.has(lower)) continue;
+    if (rewrite) {
+      const v = rewrite(s, lower, value);
+      out.push([name, v ?? value]);
+    } else out.push([name, value]);
+  }
+  return out;
+}
+
+export function isHopByHop(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName);
 }

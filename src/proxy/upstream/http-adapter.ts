@@ -25,6 +25,7 @@ import {
 import type { ProtocolAdapter } from './engine.ts';
 import { groupSpecs, implicitPeer, makeGroup, type GroupRuntime } from './groups.ts';
 import { LOCATION_MATCH } from '../../routing/slots.ts';
+import { absoluteLocation } from '../rewrite.ts';
 
 const DROP = new Set(['connection', 'keep-alive', 'te', 'transfer-encoding', 'content-length', 'proxy-connection', 'expect', 'upgrade', 'http2-settings', 'host']);
 const HIDDEN = new Set(['date', 'server', 'x-pad', 'x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset']);
@@ -133,7 +134,7 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
     hidden,
     build: (s, group, body, bodyLength) => buildRequest(s, conf, group, body, bodyLength),
     upgradable: (r) => r.version === '1.1' && r.headers.some(([k]) => k.toLowerCase() === 'upgrade'),
-    rewriteHeader: (s, name, value) => (name === 'location' || name === 'refresh' ? rewriteRedirect(s, conf, value) : undefined),
+    rewriteHeader: (s, name, value) => (name === 'location' || name === 'refresh' ? rewriteRedirectHeader(s, conf, name, value) : undefined),
   };
   return {
     adapter,
@@ -195,14 +196,26 @@ function buildRequest(s: RequestSession, conf: ProxyLocationConf, group: GroupRu
   return { method: s.method, target: targetUri(s, conf), version, headers };
 }
 
+/** proxy_redirect on Location (a rewritten relative value made absolute, as nginx) and on Refresh after `url=`. */
+function rewriteRedirectHeader(s: RequestSession, conf: ProxyLocationConf, name: string, value: string): string | undefined {
+  if (name === 'location') {
+    const v = rewriteRedirect(s, conf, value);
+    return v === undefined ? undefined : absoluteLocation(s, v);
+  }
+  const at = value.toLowerCase().indexOf('url=');
+  if (at < 0) return undefined;
+  const v = rewriteRedirect(s, conf, value.slice(at + 4));
+  return v === undefined ? undefined : value.slice(0, at + 4) + v;
+}
+
 function rewriteRedirect(s: RequestSession, conf: ProxyLocationConf, value: string): string | undefined {
   for (const r of conf.redirects) {
     if (r.kind === 'off') return undefined;
     if (r.kind === 'default') {
-      const u = s.proxyTarget ?? conf.url;
-      if (!u || conf.locationPrefix === undefined) continue;
+      const u = conf.url;
+      if (!u) continue;
       const from = `${u.scheme}://${s.proxyHost}${u.uri ?? '/'}`;
-      if (value.startsWith(from)) return (u.uri === undefined ? '/' : conf.locationPrefix) + value.slice(from.length);
+      if (value.startsWith(from)) return (u.uri === undefined ? '/' : (conf.locationPrefix ?? '/')) + value.slice(from.length);
       continue;
     }
     if (typeof r.from === 'string') {
@@ -211,7 +224,7 @@ function rewriteRedirect(s: RequestSession, conf: ProxyLocationConf, value: stri
       const m = r.from.exec(value);
       if (m) {
         s.captures = [...m];
-        return r.to.evaluate(s) + value.slice(m[0].length);
+        return r.to.evaluate(s);
       }
     }
   }

@@ -4,7 +4,11 @@
 import './variables.ts';
 import { registerAdapter, type AdapterFactory } from './content-factory.ts';
 import { proxyAdapter } from './http-adapter.ts';
+import { fastcgiAdapter } from './fastcgi-adapter.ts';
+import { uwsgiAdapter } from './uwsgi-adapter.ts';
 
 registerAdapter('proxy', proxyAdapter as unknown as AdapterFactory);
+registerAdapter('fastcgi', fastcgiAdapter as unknown as AdapterFactory);
+registerAdapter('uwsgi', uwsgiAdapter as unknown as AdapterFactory);
 
 export { upstreamDirectives } from './directives.ts';

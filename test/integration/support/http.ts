@@ -89,7 +89,7 @@ export interface ParsedResponse {
 }
 
 /** Every complete response in data, in order (pipelined responses on one connection). */
-export function parseResponses(data: Buffer, headRequests = 0): ParsedResponse[] {
+export function parseResponses(data: Buffer): ParsedResponse[] {
   const out: ParsedResponse[] = [];
   let at = 0;
   while (at < data.length) {
@@ -108,7 +108,7 @@ export function parseResponses(data: Buffer, headRequests = 0): ParsedResponse[]
     }
     let bodyStart = end + 4;
     let body: Buffer = Buffer.alloc(0);
-    const noBody = out.length < headRequests || status === 304 || status === 204 || (status >= 100 && status < 200);
+    const noBody = status === 304 || status === 204 || (status >= 100 && status < 200);
     if (!noBody) {
       const te = headers.get('transfer-encoding')?.[0];
       const cl = headers.get('content-length')?.[0];

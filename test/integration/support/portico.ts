@@ -5,7 +5,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alive, readIfExists, spawnCaptured, stopPid, waitForPidFile, type Exit } from './daemon.ts';
+import { alive, ownPid, readIfExists, spawnCaptured, stopPid, waitForPidFile, type Exit } from './process.ts';
 import { freePorts } from '../../helpers/ports.ts';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.ts';
 import { writeTree, type FileTree } from './files.ts';
@@ -100,6 +100,7 @@ export async function launchPortico(c: ConfigContext, spec: Omit<PorticoSpec, 'c
   let pid: number;
   try {
     pid = await waitForPidFile(s, pidFile, errorLog, 'portico');
+    ownPid(pid);
   } catch (e) {
     if (s.child.pid !== undefined) await stopPid(s.child.pid, 'SIGKILL', s.exited);
     throw e;

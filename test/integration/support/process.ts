@@ -1,9 +1,10 @@
-// Test support: runs a server binary as a child process and waits for its pid file, failing with the captured
-// output and error log when the process exits first; stops it by PID. Shared by the Portico and nginx helpers.
+// Test support: runs bin/portico (or any server that writes a pid file) as a child process, waits for its pid file,
+// failing with the captured output and error log when the process exits first, and stops it by PID; plus polling.
 // Not a supervisor: it never restarts anything and only signals the PIDs it was given.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { onProcessEnd } from '../../helpers/process-end.ts';
 
 export interface Exit {
   code: number | null;
@@ -16,8 +17,26 @@ export interface Spawned {
   output(): string;
 }
 
+const started = new Set<number>();
+
+/** Registers a PID this test process is responsible for: SIGKILLed if the test process ends while it runs. */
+export function ownPid(pid: number): void {
+  if (started.size === 0) {
+    onProcessEnd(() => {
+      for (const p of started) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {}
+      }
+      started.clear();
+    });
+  }
+  started.add(pid);
+}
+
 export function spawnCaptured(command: string, args: string[], cwd: string): Spawned {
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) ownPid(child.pid);
   let out = '';
   const collect = (d: Buffer): void => {
     out = (out + d.toString()).slice(-50_000);
@@ -29,7 +48,10 @@ export function spawnCaptured(command: string, args: string[], cwd: string): Spa
       out += `\nspawn ${command} failed: ${e.message}`;
       resolve({ code: -1, signal: null });
     });
-    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('close', (code, signal) => {
+      if (child.pid !== undefined) started.delete(child.pid);
+      resolve({ code, signal });
+    });
   });
   return { child, exited, output: () => out };
 }
@@ -89,6 +111,11 @@ export async function waitForPidFile(s: Spawned, pidFile: string, errorLog: stri
 
 /** Signals pid and waits for it to disappear (escalating to SIGKILL after timeoutMs). */
 export async function stopPid(pid: number, signal: NodeJS.Signals, exited: Promise<Exit> | undefined, timeoutMs = 5000): Promise<void> {
+  await stopUntracked(pid, signal, exited, timeoutMs);
+  started.delete(pid);
+}
+
+async function stopUntracked(pid: number, signal: NodeJS.Signals, exited: Promise<Exit> | undefined, timeoutMs: number): Promise<void> {
   if (!alive(pid)) return;
   try {
     process.kill(pid, signal);

@@ -1,0 +1,94 @@
+// Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --only a,b, --results FILE,
+// --cpu-prof, --help. Not the scenario list (scenarios.ts) and not the defaults of the load tools (run.ts).
+
+export interface BenchOptions {
+  readonly smoke: boolean;
+  /** Seconds of load per server per round. */
+  readonly durationS: number;
+  readonly rounds: number;
+  /** Seconds of unrecorded load per server before the first round. */
+  readonly warmupS: number;
+  /** Scenario names to run; all when empty. */
+  readonly only: readonly string[];
+  /** JSON file the run is appended to; default bench/results/<date>-<commit>.json. */
+  readonly resultsPath: string | undefined;
+  /** Run Portico with --cpu-prof and summarise where its time goes. */
+  readonly cpuProf: boolean;
+  readonly help: boolean;
+}
+
+export const usage = `usage: node bench/run.ts [--smoke] [--duration S] [--rounds N] [--warmup S] [--only a,b,...]
+                         [--results FILE] [--cpu-prof]
+  --smoke       every scenario for 1 s, 1 round, no warm-up (what the test suite runs)
+  --duration S  seconds of load per server per round (default 5)
+  --rounds N    alternating A/B rounds (default 3)
+  --warmup S    unrecorded load per server before the rounds (default 2)
+  --only LIST   comma-separated scenario names
+  --results F   append the run to F instead of bench/results/<date>-<commit>.json
+  --cpu-prof    profile Portico (node --cpu-prof) and print its top functions per scenario`;
+
+function positive(flag: string, value: string | undefined, integer: boolean, allowZero = false): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || (integer && !Number.isInteger(n))) {
+    throw new Error(`${flag} needs a ${integer ? 'whole ' : ''}number${allowZero ? '' : ' above 0'}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function parseOptions(argv: readonly string[], known: readonly string[]): BenchOptions {
+  let smoke = false;
+  let durationS: number | undefined;
+  let rounds: number | undefined;
+  let warmupS: number | undefined;
+  let only: string[] = [];
+  let resultsPath: string | undefined;
+  let cpuProf = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string | undefined => (eq > 0 ? arg.slice(eq + 1) : argv[++i]);
+    switch (flag) {
+      case '--smoke':
+        smoke = true;
+        break;
+      case '--duration':
+        durationS = positive(flag, value(), true);
+        break;
+      case '--rounds':
+        rounds = positive(flag, value(), true);
+        break;
+      case '--warmup':
+        warmupS = positive(flag, value(), true, true);
+        break;
+      case '--only':
+        only = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        for (const name of only) if (!known.includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${known.join(', ')})`);
+        break;
+      case '--results':
+        resultsPath = value();
+        if (!resultsPath) throw new Error('--results needs a file name');
+        break;
+      case '--cpu-prof':
+        cpuProf = true;
+        break;
+      case '--help':
+      case '-h':
+        help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${arg}\n${usage}`);
+    }
+  }
+  return {
+    smoke,
+    durationS: durationS ?? (smoke ? 1 : 5),
+    rounds: rounds ?? (smoke ? 1 : 3),
+    warmupS: warmupS ?? (smoke ? 0 : 2),
+    only,
+    resultsPath,
+    cpuProf,
+    help,
+  };
+}

@@ -1,0 +1,181 @@
+// Turns the measurements of a run into per-server summaries (medians over rounds, Portico/nginx and ceiling/nginx
+// ratios per round with their spread, target status) and prints them as a Markdown table. Not the measuring.
+
+import type { ContenderKind } from './contenders.ts';
+import type { Measurement } from './measure.ts';
+import { rssLimitMiB, type Target } from './scenarios.ts';
+
+export type RunStatus = 'ok' | 'not available' | 'failed';
+
+export interface Ratio {
+  readonly median: number;
+  readonly perRound: readonly number[];
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface Summary {
+  readonly reqPerSec: number;
+  readonly p50Ms: number | undefined;
+  readonly p99Ms: number | undefined;
+  readonly errors: number;
+  readonly errorDetail: string;
+  readonly cpuUsPerRequest: number | undefined;
+  readonly backendCpuUsPerRequest: number | undefined;
+  readonly peakRssMiB: number | undefined;
+  /** This server's req/s over nginx's in the same round (not for nginx itself). */
+  readonly ratio?: Ratio;
+  /** Slow download: largest RSS growth over the rounds, and what was read. */
+  readonly rssGrowthMiB?: number;
+  readonly rssAfterCloseGrowthMiB?: number;
+  readonly readMiB?: number;
+  readonly readMiBps?: number;
+  readonly purges?: number;
+  readonly purgeStatuses?: Readonly<Record<string, number>>;
+  readonly tls?: string;
+}
+
+export interface ContenderRun {
+  readonly kind: ContenderKind;
+  status: RunStatus;
+  reason?: string;
+  readonly measurements: Measurement[];
+  peakRssBytes?: number;
+  summary?: Summary;
+}
+
+export interface ScenarioRun {
+  readonly name: string;
+  readonly title: string;
+  readonly target: Target;
+  status: RunStatus;
+  reason?: string;
+  readonly contenders: ContenderRun[];
+  /** Whether Portico met the scenario's target; undefined when it has no checkable target or did not run. */
+  targetMet?: boolean;
+  seconds?: number;
+}
+
+const MiB = 1048576;
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const defined = <T>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
+
+export function summarize(run: ScenarioRun): void {
+  const nginx = run.contenders.find((c) => c.kind === 'nginx');
+  for (const c of run.contenders) {
+    if (c.status !== 'ok' || c.measurements.length === 0) continue;
+    const ms = c.measurements;
+    let ratio: Ratio | undefined;
+    if (c.kind !== 'nginx' && nginx?.status === 'ok') {
+      const perRound = defined(
+        ms.map((m) => {
+          const base = nginx.measurements.find((n) => n.round === m.round)?.load.reqPerSec;
+          return base && m.load.reqPerSec > 0 ? m.load.reqPerSec / base : undefined;
+        }),
+      );
+      if (perRound.length > 0) ratio = { median: median(perRound)!, perRound, min: Math.min(...perRound), max: Math.max(...perRound) };
+    }
+    const mem = defined(ms.map((m) => m.memory));
+    const purges = defined(ms.map((m) => m.purge));
+    const statuses: Record<string, number> = {};
+    for (const p of purges) for (const [k, v] of Object.entries(p.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+    const read = ms.map((m) => Number(m.load.extra?.bytesRead ?? 0));
+    const tls = ms.find((m) => m.load.tls)?.load.tls;
+    c.summary = {
+      reqPerSec: median(ms.map((m) => m.load.reqPerSec))!,
+      p50Ms: median(defined(ms.map((m) => m.load.p50Ms))),
+      p99Ms: median(defined(ms.map((m) => m.load.p99Ms))),
+      errors: ms.reduce((n, m) => n + m.load.errors, 0),
+      errorDetail: ms.map((m) => m.load.errorDetail).filter(Boolean).join('; '),
+      cpuUsPerRequest: median(defined(ms.map((m) => m.cpuUsPerRequest))),
+      backendCpuUsPerRequest: median(defined(ms.map((m) => m.backendCpuUsPerRequest))),
+      peakRssMiB: c.peakRssBytes !== undefined ? c.peakRssBytes / MiB : undefined,
+      ...(ratio ? { ratio } : {}),
+      ...(mem.length > 0
+        ? {
+            rssGrowthMiB: Math.max(...mem.map((m) => (m.peakBytes - m.beforeBytes) / MiB)),
+            rssAfterCloseGrowthMiB: Math.max(...mem.map((m) => (m.afterCloseBytes - m.beforeBytes) / MiB)),
+            readMiB: median(read)! / MiB,
+            readMiBps: median(ms.map((m) => Number(m.load.extra?.mibPerSecond ?? 0))),
+          }
+        : {}),
+      ...(purges.length > 0 ? { purges: purges.reduce((n, p) => n + p.purges, 0), purgeStatuses: statuses } : {}),
+      ...(tls ? { tls: `${tls.protocol} ${tls.cipher}` } : {}),
+    };
+  }
+  const portico = run.contenders.find((c) => c.kind === 'portico')?.summary;
+  if (!portico) run.targetMet = undefined;
+  else if (run.target.ratio !== undefined) run.targetMet = portico.ratio !== undefined && portico.ratio.median >= run.target.ratio;
+  else if (run.target.growthMiB !== undefined) run.targetMet = portico.rssGrowthMiB !== undefined && portico.rssGrowthMiB < run.target.growthMiB;
+}
+
+const num = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
+
+function rate(v: number): string {
+  return v >= 100 ? Math.round(v).toString() : v.toFixed(1);
+}
+
+function ratioText(r: Ratio | undefined): string {
+  if (!r) return '';
+  const rounds = r.perRound.length > 1 ? ` (${r.perRound.map((x) => x.toFixed(2)).join(' ')}; spread ${(r.max - r.min).toFixed(2)})` : '';
+  return `${r.median.toFixed(2)}${rounds}`;
+}
+
+function notes(run: ScenarioRun, c: ContenderRun): string {
+  if (c.status !== 'ok') return `${c.status}: ${c.reason ?? ''}`;
+  const s = c.summary;
+  if (!s) return 'not measured';
+  const parts: string[] = [];
+  if (s.rssGrowthMiB !== undefined) {
+    parts.push(`read ${num(s.readMiB, 1)} MiB at ${num(s.readMiBps, 2)} MiB/s; RSS +${num(s.rssGrowthMiB, 1)} MiB (after close ${num(s.rssAfterCloseGrowthMiB, 1)})`);
+  }
+  if (s.purges !== undefined) {
+    const st = Object.entries(s.purgeStatuses ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
+    parts.push(`${s.purges} wildcard purges (${st || 'none answered'})`);
+  }
+  if (s.errors > 0) parts.push(s.errorDetail);
+  if (c.kind === 'portico') {
+    if (run.target.ratio !== undefined || run.target.growthMiB !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'}`);
+    else parts.push(`target: ${run.target.text}`);
+    if (s.peakRssMiB !== undefined && s.peakRssMiB > rssLimitMiB) parts.push(`peak RSS above ${rssLimitMiB} MiB`);
+  }
+  return parts.join('; ');
+}
+
+/** The summary table, one row per server per scenario, as padded Markdown. */
+export function table(runs: readonly ScenarioRun[]): string {
+  const head = ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'backend µs/req', 'peak RSS MiB', '× nginx (per round)', 'notes'];
+  const rows: string[][] = [];
+  for (const run of runs) {
+    if (run.status === 'failed' && run.contenders.every((c) => c.status !== 'ok')) {
+      rows.push([run.name, '—', '', '', '', '', '', '', '', '', `failed: ${run.reason ?? ''}`]);
+    }
+    for (const c of run.contenders) {
+      const s = c.summary;
+      const slow = s?.rssGrowthMiB !== undefined;
+      rows.push([
+        run.name,
+        c.kind,
+        s && !slow ? rate(s.reqPerSec) : '—',
+        slow ? '—' : num(s?.p50Ms, 2),
+        slow ? '—' : num(s?.p99Ms, 2),
+        s ? String(s.errors) : '—',
+        slow ? '—' : num(s?.cpuUsPerRequest, 1),
+        slow ? '—' : num(s?.backendCpuUsPerRequest, 1),
+        num(s?.peakRssMiB, 1),
+        slow ? '' : ratioText(s?.ratio),
+        notes(run, c).replace(/\|/g, '/').replace(/\s+/g, ' '),
+      ]);
+    }
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}

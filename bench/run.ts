@@ -1,0 +1,258 @@
+// The benchmark (`npm run bench`): starts php-fpm, uWSGI + Flask and a node origin on loopback, then for each
+// scenario runs the same nginx-syntax config under nginx (worker_processes 1) and Portico (one process), plus the
+// bare Node 24 ceiling where one applies, in alternating rounds of wrk / h2load load; prints the summary table and
+// appends the run to bench/results/. Not part of `npm test` (only --smoke is, via test/bench-smoke.test.ts).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testCert } from '../test/integration/support/certs.ts';
+import { freePorts } from '../test/helpers/ports.ts';
+import { makeTempDir } from '../test/helpers/tmp.ts';
+import { Backends } from './backends.ts';
+import { startCeilingContender, startNginxContender, startPorticoContender, type Contender, type ContenderKind } from './contenders.ts';
+import { fillCache } from './load/purge-loop.ts';
+import { killTools } from './load/tool.ts';
+import { load, measure, runLoad } from './measure.ts';
+import { parseOptions, usage, type BenchOptions } from './options.ts';
+import { peakRssBytes, processTree } from './proc-stats.ts';
+import { probe } from './probe.ts';
+import { formatProfile, summarizeProfiles } from './profile-summary.ts';
+import { summarize, table, type ContenderRun, type ScenarioRun } from './report.ts';
+import { appendResult, commit, defaultResultsPath, machine, repoDir, resultsDir } from './results.ts';
+import { scenarioNames, scenarios, type Scenario, type ScenarioContext } from './scenarios.ts';
+
+interface Shared {
+  readonly options: BenchOptions;
+  readonly backends: Backends;
+  readonly scratch: string;
+  readonly htmlDir: string;
+  readonly cert: ScenarioContext['cert'];
+  readonly profileDir: string | undefined;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 6).join(' | ');
+
+function contendersOf(s: Scenario): number {
+  return 2 + (s.ceiling ? 1 : 0);
+}
+
+function estimateSeconds(selected: readonly Scenario[], o: BenchOptions): number {
+  let total = 5;
+  for (const s of selected) {
+    const warm = s.load === 'slow-client' ? 0 : o.warmupS;
+    total += 3 + contendersOf(s) * (warm + o.rounds * (o.durationS + 0.5));
+  }
+  return Math.ceil(total);
+}
+
+async function preflight(s: Scenario, c: Contender): Promise<void> {
+  const request = { port: c.port, path: s.path, method: s.expect.method, h2: s.tls };
+  let r = await probe(request);
+  if (s.expect.cacheHit) r = await probe(request);
+  const problems: string[] = [];
+  if (r.status !== s.expect.status) problems.push(`status ${r.status} (expected ${s.expect.status})`);
+  if (s.expect.bodyLength !== undefined && r.bodyLength !== s.expect.bodyLength) problems.push(`${r.bodyLength}-byte body (expected ${s.expect.bodyLength})`);
+  if (s.expect.contentLength !== undefined && Number(r.headers['content-length']) !== s.expect.contentLength) {
+    problems.push(`Content-Length ${String(r.headers['content-length'])} (expected ${s.expect.contentLength})`);
+  }
+  if (s.expect.cacheHit && r.headers['x-cache-status'] !== 'HIT') problems.push(`X-Cache-Status ${String(r.headers['x-cache-status'])} on the second request (expected HIT)`);
+  if (problems.length > 0) throw new Error(`${c.kind} preflight ${s.expect.method ?? 'GET'} ${s.path}: ${problems.join(', ')}; body: ${r.body.slice(0, 300)}`);
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
+  const { options } = shared;
+  const run: ScenarioRun = { name: s.name, title: s.title, target: s.target, status: 'ok', contenders: [] };
+  const started = Date.now();
+  const live: { contender: Contender; run: ContenderRun }[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  const profileDir = shared.profileDir ? join(shared.profileDir, s.name) : undefined;
+  const fail = (entry: ContenderRun, err: unknown): void => {
+    entry.status = 'failed';
+    entry.reason = message(err);
+    run.status = 'failed';
+    run.reason ??= `${entry.kind}: ${entry.reason}`;
+    log(`${s.name}: ${entry.kind} failed: ${entry.reason}`);
+  };
+  try {
+    const [nginxPort, porticoPort, ceilingPort] = await freePorts(3);
+    const context = (dir: string): ScenarioContext => ({ port: nginxPort!, dir, backends: shared.backends, cert: shared.cert, htmlDir: shared.htmlDir });
+    const ngx = await startNginxContender({ port: nginxPort!, http: (dir) => s.http(context(dir)), cachePurge: s.cachePurge === true });
+    stoppers.push(() => ngx.contender.stop());
+    const nginxRun: ContenderRun = { kind: 'nginx', status: 'ok', measurements: [] };
+    run.contenders.push(nginxRun);
+    live.push({ contender: ngx.contender, run: nginxRun });
+
+    const porticoRun: ContenderRun = { kind: 'portico', status: 'ok', measurements: [] };
+    run.contenders.push(porticoRun);
+    try {
+      if (profileDir) mkdirSync(profileDir, { recursive: true });
+      const p = await startPorticoContender({ nginx: ngx.nginx, port: porticoPort!, cpuProfDir: profileDir });
+      if ('unavailable' in p) {
+        porticoRun.status = 'not available';
+        porticoRun.reason = p.unavailable;
+        if (run.status === 'ok') run.status = 'not available';
+        run.reason ??= p.unavailable;
+        log(`${s.name}: portico not available: ${p.unavailable}`);
+      } else {
+        stoppers.push(() => p.contender.stop());
+        live.push({ contender: p.contender, run: porticoRun });
+      }
+    } catch (err) {
+      fail(porticoRun, err);
+    }
+
+    if (s.ceiling) {
+      const kind: ContenderKind = s.ceiling;
+      const ceilingRun: ContenderRun = { kind, status: 'ok', measurements: [] };
+      run.contenders.push(ceilingRun);
+      try {
+        const origin = s.backends.includes('origin') ? shared.backends.get('origin').address : undefined;
+        const c = await startCeilingContender({ kind: s.ceiling, port: ceilingPort!, origin, tls: s.tls ? shared.cert : undefined });
+        stoppers.push(() => c.stop());
+        live.push({ contender: c, run: ceilingRun });
+      } catch (err) {
+        fail(ceilingRun, err);
+      }
+    }
+
+    for (const entry of [...live]) {
+      try {
+        await preflight(s, entry.contender);
+        if (s.load === 'purge') {
+          const errors = await fillCache(entry.contender.port, '/c/keep/', options.smoke ? 200 : 2000);
+          if (errors > 0) throw new Error(`${errors} of the cache fill requests did not answer 200`);
+        }
+      } catch (err) {
+        fail(entry.run, err);
+        live.splice(live.indexOf(entry), 1);
+      }
+    }
+    if (!live.some((e) => e.contender.kind === 'nginx')) throw new Error(`nginx: ${nginxRun.reason ?? 'did not start'}`);
+
+    const backendPids = s.backends.flatMap((b) => processTree(shared.backends.get(b).pid));
+    if (options.warmupS > 0 && s.load !== 'slow-client') {
+      for (const { contender } of live) await runLoad(s, contender, options.warmupS, shared.scratch);
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      const order = rotate(live, round);
+      for (let position = 0; position < order.length; position++) {
+        const entry = order[position]!;
+        if (entry.run.status !== 'ok') continue;
+        log(`${s.name}: round ${round + 1}/${options.rounds}: ${entry.contender.kind}`);
+        try {
+          entry.run.measurements.push(
+            await measure({
+              scenario: s,
+              contender: entry.contender,
+              backendPids,
+              durationS: options.durationS,
+              round,
+              position,
+              scratchDir: shared.scratch,
+            }),
+          );
+          if (!entry.contender.alive()) throw new Error(`exited during the measurement\n${entry.contender.output().slice(-2000)}`);
+        } catch (err) {
+          fail(entry.run, err);
+        }
+      }
+    }
+    for (const { contender, run: entry } of live) entry.peakRssBytes = peakRssBytes(contender.pids());
+  } catch (err) {
+    run.status = 'failed';
+    run.reason = message(err);
+    log(`${s.name}: failed: ${run.reason}`);
+  } finally {
+    await Promise.all(stoppers.map((stop) => stop().catch(() => undefined)));
+  }
+  run.seconds = (Date.now() - started) / 1000;
+  summarize(run);
+  if (profileDir) {
+    const profile = summarizeProfiles(profileDir, repoDir);
+    if (profile) process.stdout.write(`${formatProfile(s.name, profile)}\n\n`);
+  }
+  return run;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2), scenarioNames);
+  if (options.help) {
+    process.stdout.write(`${usage}\nscenarios: ${scenarioNames.join(', ')}\n`);
+    return 0;
+  }
+  const selected = options.only.length > 0 ? scenarios.filter((s) => options.only.includes(s.name)) : scenarios;
+  const date = new Date();
+  const rev = commit();
+  const host = machine();
+  const estimate = estimateSeconds(selected, options);
+  log(`${selected.length} scenarios, ${options.rounds} round(s) of ${options.durationS} s, warm-up ${options.warmupS} s: about ${estimate} s`);
+  const watchdog = setTimeout(() => {
+    log(`time limit (${estimate * 2 + 120} s) exceeded: stopping everything`);
+    killTools();
+    process.exit(1);
+  }, (estimate * 2 + 120) * 1000);
+  watchdog.unref();
+
+  const scratch = makeTempDir('portico-bench-run-');
+  const htmlDir = join(scratch, 'html');
+  mkdirSync(htmlDir);
+  writeFileSync(join(htmlDir, '1k.html'), '0123456789abcde\n'.repeat(64));
+  const pem = await testCert('bench');
+  const cert = { certPath: join(scratch, 'bench.crt'), keyPath: join(scratch, 'bench.key') };
+  writeFileSync(cert.certPath, pem.certPem);
+  writeFileSync(cert.keyPath, pem.keyPem, { mode: 0o600 });
+  const profileDir = options.cpuProf ? join(resultsDir, 'profiles', `${date.toISOString().replace(/[:.]/g, '-')}-${rev.hash}`) : undefined;
+
+  const backends = new Backends();
+  const runs: ScenarioRun[] = [];
+  const began = Date.now();
+  try {
+    log(`starting backends: ${[...new Set(selected.flatMap((s) => s.backends))].join(', ') || 'none'}`);
+    await backends.ensure(selected.flatMap((s) => s.backends));
+    const shared: Shared = { options, backends, scratch, htmlDir, cert, profileDir };
+    for (const s of selected) runs.push(await runScenario(s, shared));
+  } finally {
+    await backends.stopAll();
+  }
+  const seconds = (Date.now() - began) / 1000;
+
+  const header = [
+    `Portico vs nginx: ${date.toISOString()} · commit ${rev.hash}${rev.dirty ? ' (+ uncommitted changes)' : ''}`,
+    `machine: ${host.nproc} × ${host.cpuModel}, ${host.memTotalMiB} MiB, Linux ${host.kernel}; ${host.nginx} (worker_processes 1), ` +
+      `Portico on Node ${host.node} (one process); ${host.wrk} -t${load.threads} -c${load.connections}; ` +
+      `${host.h2load} -t${load.threads} -c${load.connections} -m${load.h2Streams} ${load.tls13Cipher}`,
+    `${options.rounds} round(s) × ${options.durationS} s per server, warm-up ${options.warmupS} s${options.smoke ? ' (smoke)' : ''}; ${seconds.toFixed(0)} s in all`,
+  ].join('\n');
+  process.stdout.write(`\n${header}\n\n${table(runs)}\n`);
+  const resultsPath = options.resultsPath ?? defaultResultsPath(date, rev);
+  appendResult(resultsPath, { date: date.toISOString(), commit: rev, machine: host, options, load, seconds, scenarios: runs });
+  process.stdout.write(`\nresults appended to ${resultsPath}\n`);
+  if (profileDir) process.stdout.write(`CPU profiles in ${profileDir}\n`);
+  return runs.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything this run started`);
+    killTools();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    killTools();
+    process.exit(1);
+  },
+);

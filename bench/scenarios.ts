@@ -1,0 +1,240 @@
+// The benchmark's scenarios: for each, the nginx-syntax http{} contents both nginx and Portico run, the load that
+// measures it, the backends it needs, the Node ceiling it is compared with, what a correct answer looks like, and
+// the target from issue 8. Not the runner (run.ts) and not the load tools (load/).
+
+import { join } from 'node:path';
+import { benchPhpDir, type BackendName, type Backends } from './backends.ts';
+import type { CeilingKind } from './contenders.ts';
+
+export type LoadKind = 'wrk' | 'h2load' | 'slow-client' | 'purge';
+
+export interface ScenarioContext {
+  readonly port: number;
+  /** The server's prefix directory (nginx's; Portico's copy of the config points at its own). */
+  readonly dir: string;
+  readonly backends: Backends;
+  readonly cert: { readonly certPath: string; readonly keyPath: string };
+  /** Static root shared by both servers: holds 1k.html. */
+  readonly htmlDir: string;
+}
+
+export interface Expectation {
+  readonly status: number;
+  readonly bodyLength?: number;
+  readonly contentLength?: number;
+  readonly method?: string;
+  /** Second request must answer X-Cache-Status: HIT. */
+  readonly cacheHit?: boolean;
+}
+
+export interface Target {
+  /** Portico/nginx req/s ratio to reach. */
+  readonly ratio?: number;
+  /** Largest RSS growth during the slow download, in MiB. */
+  readonly growthMiB?: number;
+  readonly text: string;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly load: LoadKind;
+  readonly path: string;
+  readonly tls: boolean;
+  readonly backends: readonly BackendName[];
+  readonly ceiling?: CeilingKind;
+  /** load_module ngx_cache_purge for nginx. */
+  readonly cachePurge?: boolean;
+  readonly target: Target;
+  readonly expect: Expectation;
+  http(c: ScenarioContext): string;
+}
+
+/** Peak RSS a Portico process may reach under any scenario (issue 8). */
+export const rssLimitMiB = 100;
+
+const indent = (text: string, by: string): string => text.split('\n').map((l) => (l ? by + l : l)).join('\n');
+
+function server(c: ScenarioContext, tls: boolean, body: string): string {
+  const lines = [
+    `listen 127.0.0.1:${c.port}${tls ? ' ssl http2' : ''};`,
+    'server_name bench;',
+    'access_log off;',
+    'keepalive_requests 1000000;',
+  ];
+  if (tls) {
+    lines.push(
+      `ssl_certificate ${c.cert.certPath};`,
+      `ssl_certificate_key ${c.cert.keyPath};`,
+      'ssl_protocols TLSv1.3;',
+      'ssl_ecdh_curve X25519;',
+    );
+  }
+  return `server {\n${indent([...lines, '', body].join('\n'), '    ')}\n}`;
+}
+
+function originUpstream(c: ScenarioContext): string {
+  return ['upstream origin {', `    server ${c.backends.get('origin').address};`, '    keepalive 64;', '    keepalive_requests 1000000;', '}'].join('\n');
+}
+
+const proxyLocation = ['location / {', '    proxy_pass http://origin;', '    proxy_http_version 1.1;', '    proxy_set_header Connection "";', '}'].join('\n');
+
+function fastcgiLocation(c: ScenarioContext, backend: BackendName, extra: readonly string[] = [], location = '/'): string {
+  return [
+    `location ${location} {`,
+    '    include /etc/nginx/fastcgi_params;',
+    `    fastcgi_param SCRIPT_FILENAME ${join(benchPhpDir, 'hello.php')};`,
+    `    fastcgi_pass ${c.backends.get(backend).address};`,
+    ...extra.map((l) => `    ${l}`),
+    '}',
+  ].join('\n');
+}
+
+function cachePath(c: ScenarioContext): string {
+  return `fastcgi_cache_path ${join(c.dir, 'cache')} levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h;`;
+}
+
+const cacheDirectives = [
+  'fastcgi_cache bench;',
+  'fastcgi_cache_key $uri;',
+  'fastcgi_cache_valid 200 1h;',
+  'add_header X-Cache-Status $upstream_cache_status;',
+];
+
+const staticLocation = (c: ScenarioContext): string => `root ${c.htmlDir};`;
+
+const oneKiB = { status: 200, bodyLength: 1024 } as const;
+const backendBound: Target = { ratio: 1.0, text: '≥ 1.0× (backend-bound)' };
+
+function fastcgi(listen: 'unix' | 'tcp'): Scenario {
+  return {
+    name: `fastcgi-${listen}`,
+    title: `FastCGI to php-fpm over ${listen === 'unix' ? 'a unix socket' : 'TCP'} (1 KiB PHP page)`,
+    load: 'wrk',
+    path: '/hello.php',
+    tls: false,
+    backends: [`php-${listen}`],
+    target: backendBound,
+    expect: oneKiB,
+    http: (c) => server(c, false, fastcgiLocation(c, `php-${listen}`)),
+  };
+}
+
+function uwsgi(listen: 'unix' | 'tcp'): Scenario {
+  return {
+    name: `uwsgi-${listen}`,
+    title: `uwsgi to uWSGI + Flask over ${listen === 'unix' ? 'a unix socket' : 'TCP'} (/health)`,
+    load: 'wrk',
+    path: '/health',
+    tls: false,
+    backends: [`uwsgi-${listen}`],
+    target: backendBound,
+    expect: { status: 200, bodyLength: 3 },
+    http: (c) =>
+      server(c, false, ['location / {', '    include /etc/nginx/uwsgi_params;', `    uwsgi_pass ${c.backends.get(`uwsgi-${listen}`).address};`, '}'].join('\n')),
+  };
+}
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'static',
+    title: 'Static 1 KiB file',
+    load: 'wrk',
+    path: '/1k.html',
+    tls: false,
+    backends: [],
+    ceiling: 'node-http',
+    target: { ratio: 0.85, text: '≥ 0.85×' },
+    expect: oneKiB,
+    http: (c) => server(c, false, staticLocation(c)),
+  },
+  fastcgi('unix'),
+  fastcgi('tcp'),
+  uwsgi('unix'),
+  uwsgi('tcp'),
+  {
+    name: 'proxy',
+    title: 'HTTP reverse proxy, upstream keepalive 64 (1 KiB from the node origin)',
+    load: 'wrk',
+    path: '/1k',
+    tls: false,
+    backends: ['origin'],
+    ceiling: 'node-undici-proxy',
+    target: { ratio: 0.6, text: '≥ 0.6×' },
+    expect: oneKiB,
+    http: (c) => `${originUpstream(c)}\n\n${server(c, false, proxyLocation)}`,
+  },
+  {
+    name: 'fastcgi-cache',
+    title: 'FastCGI cache hit (1 KiB PHP page cached by fastcgi_cache)',
+    load: 'wrk',
+    path: '/hello.php',
+    tls: false,
+    backends: ['php-unix'],
+    target: { ratio: 0.85, text: '≥ 0.85×' },
+    expect: { ...oneKiB, cacheHit: true },
+    http: (c) => `${cachePath(c)}\n\n${server(c, false, fastcgiLocation(c, 'php-unix', cacheDirectives))}`,
+  },
+  {
+    name: 'h2-static',
+    title: 'TLS 1.3 + HTTP/2 static 1 KiB file',
+    load: 'h2load',
+    path: '/1k.html',
+    tls: true,
+    backends: [],
+    ceiling: 'node-h2',
+    target: { ratio: 0.7, text: '≥ 0.7×' },
+    expect: oneKiB,
+    http: (c) => server(c, true, staticLocation(c)),
+  },
+  {
+    name: 'h2-proxy',
+    title: 'TLS 1.3 + HTTP/2 reverse proxy to the node origin (keepalive 64)',
+    load: 'h2load',
+    path: '/1k',
+    tls: true,
+    backends: ['origin'],
+    ceiling: 'node-h2-undici-proxy',
+    target: { ratio: 0.4, text: '≥ 0.4×' },
+    expect: oneKiB,
+    http: (c) => `${originUpstream(c)}\n\n${server(c, true, proxyLocation)}`,
+  },
+  {
+    name: 'slow-client',
+    title: '200 MB proxied download read at ~1 MB/s, then closed',
+    load: 'slow-client',
+    path: '/bytes/209715200',
+    tls: false,
+    backends: ['origin'],
+    target: { growthMiB: 64, text: 'RSS growth < 64 MB' },
+    expect: { status: 200, method: 'HEAD', contentLength: 209715200 },
+    http: (c) => `${originUpstream(c)}\n\n${server(c, false, proxyLocation)}`,
+  },
+  {
+    name: 'purge',
+    title: 'FastCGI cache hits while wildcard purges run',
+    load: 'purge',
+    path: '/c/hit',
+    tls: false,
+    backends: ['php-unix'],
+    cachePurge: true,
+    target: { text: 'p99 of hits (compare fastcgi-cache)' },
+    expect: { ...oneKiB, cacheHit: true },
+    http: (c) =>
+      `${cachePath(c)}\n\n${server(
+        c,
+        false,
+        [
+          fastcgiLocation(c, 'php-unix', cacheDirectives, '/c/'),
+          '',
+          'location ~ ^/purge(/.*)$ {',
+          '    allow 127.0.0.1;',
+          '    deny all;',
+          '    fastcgi_cache_purge bench $1;',
+          '}',
+        ].join('\n'),
+      )}`,
+  },
+];
+
+export const scenarioNames: readonly string[] = scenarios.map((s) => s.name);
