@@ -6,7 +6,7 @@ need=(
   "php-fpm8.2:php-fpm"
   "uwsgi:uwsgi"
   "/usr/lib/uwsgi/plugins/python3_plugin.so:uwsgi-plugin-python3"
-  "python3 -c 'import flask':python3-flask"
+  "/usr/bin/python3 -c 'import flask':python3-flask"
   "pebble:pebble"
   "pebble-challtestsrv:pebble"
   "curl:curl"

@@ -271,14 +271,14 @@ describe('upstream balancing and health', { timeout: 90_000 }, () => {
 
   it('max_conns=2 on the only peer: 6 concurrent slow requests give two 200 and four 503; the peer never sees 3', T, async () => {
     const m1 = x.limited[0] as Peer;
-    const statuses = (await Promise.all(Array.from({ length: 6 }, () => get('/limited/held?ms=500')))).map((r) => r.status).sort();
+    const statuses = (await Promise.all(Array.from({ length: 6 }, () => get('/limited/held?ms=1000')))).map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 200, 503, 503, 503, 503]);
     assert.equal(m1.maxInFlight, 2);
     assert.equal((await get('/limited/held?ms=1')).status, 200, 'the slots are released');
   });
 
   it('max_conns=1 on two peers: the third concurrent request gets 503', T, async () => {
-    const statuses = (await Promise.all(Array.from({ length: 3 }, () => get('/limited-pair/held?ms=500')))).map((r) => r.status).sort();
+    const statuses = (await Promise.all(Array.from({ length: 3 }, () => get('/limited-pair/held?ms=1000')))).map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 200, 503]);
     assert.equal(x.limited[1]!.maxInFlight, 1);
     assert.equal(x.limited[2]!.maxInFlight, 1);

@@ -257,7 +257,7 @@ describe('HTTP proxy: failing peers', { timeout: 60_000 }, () => {
       assert.equal(status, '504');
       assert.equal(addr, `${peer(x.silent[0]!.port)}, ${peer(x.silent[1]!.port)}`);
       assert.equal(st, '504, 504');
-      assert.ok(took >= 2 * TIMEOUT_MS - 40 && took < 3 * TIMEOUT_MS, `took ${took} ms`);
+      assert.ok(took >= 2 * TIMEOUT_MS - 40 && took < 3 * TIMEOUT_MS + 800, `took ${took} ms`);
     });
 
     it('a POST the peer read and dropped is not retried; a GET is; a POST is with non_idempotent', T, async () => {
