@@ -22,8 +22,8 @@ missing=()
 for entry in "${need[@]}"; do
   probe=${entry%:*}; pkg=${entry##*:}
   case "$probe" in
-    /*) [ -e "$probe" ] && continue ;;
     *" "*) sh -c "$probe" >/dev/null 2>&1 && continue ;;
+    /*) [ -e "$probe" ] && continue ;;
     *) command -v "$probe" >/dev/null 2>&1 && continue ;;
   esac
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
