@@ -9,7 +9,7 @@ import { testCert } from '../test/integration/support/certs.ts';
 import { freePorts } from '../test/helpers/ports.ts';
 import { makeTempDir } from '../test/helpers/tmp.ts';
 import { Backends } from './backends.ts';
-import { startCeilingContender, startNginxContender, startPorticoContender, type Contender, type ContenderKind } from './contenders.ts';
+import { startCeilingContender, startNginxContender, startPorticoContender, type CeilingKind, type Contender } from './contenders.ts';
 import { fillCache } from './load/purge-loop.ts';
 import { killTools } from './load/tool.ts';
 import { load, measure, runLoad } from './measure.ts';
@@ -34,7 +34,7 @@ const log = (line: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 6).join(' | ');
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 12).join(' | ');
 
 function contendersOf(s: Scenario): number {
   return 2 + (s.ceiling ? 1 : 0);
@@ -93,8 +93,10 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
 
     const porticoRun: ContenderRun = { kind: 'portico', status: 'ok', measurements: [] };
     run.contenders.push(porticoRun);
-    try {
-      if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const ceilingRun: ContenderRun | undefined = s.ceiling ? { kind: s.ceiling, status: 'ok', measurements: [] } : undefined;
+    if (ceilingRun) run.contenders.push(ceilingRun);
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const startPortico = async (): Promise<void> => {
       const p = await startPorticoContender({ nginx: ngx.nginx, port: porticoPort!, cpuProfDir: profileDir });
       if ('unavailable' in p) {
         porticoRun.status = 'not available';
@@ -102,27 +104,22 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
         if (run.status === 'ok') run.status = 'not available';
         run.reason ??= p.unavailable;
         log(`${s.name}: portico not available: ${p.unavailable}`);
-      } else {
-        stoppers.push(() => p.contender.stop());
-        live.push({ contender: p.contender, run: porticoRun });
+        return;
       }
-    } catch (err) {
-      fail(porticoRun, err);
-    }
-
-    if (s.ceiling) {
-      const kind: ContenderKind = s.ceiling;
-      const ceilingRun: ContenderRun = { kind, status: 'ok', measurements: [] };
-      run.contenders.push(ceilingRun);
-      try {
-        const origin = s.backends.includes('origin') ? shared.backends.get('origin').address : undefined;
-        const c = await startCeilingContender({ kind: s.ceiling, port: ceilingPort!, origin, tls: s.tls ? shared.cert : undefined });
-        stoppers.push(() => c.stop());
-        live.push({ contender: c, run: ceilingRun });
-      } catch (err) {
-        fail(ceilingRun, err);
-      }
-    }
+      stoppers.push(() => p.contender.stop());
+      live.push({ contender: p.contender, run: porticoRun });
+    };
+    const startCeiling = async (kind: CeilingKind, entry: ContenderRun): Promise<void> => {
+      const origin = s.backends.includes('origin') ? shared.backends.get('origin').address : undefined;
+      const c = await startCeilingContender({ kind, port: ceilingPort!, origin, tls: s.tls ? shared.cert : undefined });
+      stoppers.push(() => c.stop());
+      live.push({ contender: c, run: entry });
+    };
+    await Promise.all([
+      startPortico().catch((err: unknown) => fail(porticoRun, err)),
+      s.ceiling && ceilingRun ? startCeiling(s.ceiling, ceilingRun).catch((err: unknown) => fail(ceilingRun, err)) : undefined,
+    ]);
+    live.sort((a, b) => run.contenders.indexOf(a.run) - run.contenders.indexOf(b.run));
 
     for (const entry of [...live]) {
       try {
@@ -160,9 +157,9 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
               scratchDir: shared.scratch,
             }),
           );
-          if (!entry.contender.alive()) throw new Error(`exited during the measurement\n${entry.contender.output().slice(-2000)}`);
+          if (!entry.contender.alive()) throw new Error('exited during the measurement');
         } catch (err) {
-          fail(entry.run, err);
+          fail(entry.run, entry.contender.alive() ? err : new Error(`exited during the measurement: ${entry.contender.output().trim().split('\n').slice(-8).join(' | ')}`));
         }
       }
     }

@@ -118,3 +118,37 @@ export const NOTES: Record<string, string> = {
   underscores_in_headers: 'parsed; headers with underscores are accepted',
   ignore_invalid_headers: 'parsed; invalid header names are rejected by the parser',
 };
+
+// The response cache and purge directives, the same for the three prefixes.
+for (const p of ['proxy', 'fastcgi', 'uwsgi']) {
+  Object.assign(DEFAULTS, {
+    [`${p}_cache`]: 'off',
+    [`${p}_cache_key`]: p === 'proxy' ? '$scheme$proxy_host$request_uri' : '— (required with caching)',
+    [`${p}_cache_methods`]: 'GET HEAD',
+    [`${p}_cache_min_uses`]: '1',
+    [`${p}_cache_use_stale`]: 'off',
+    [`${p}_cache_background_update`]: 'off',
+    [`${p}_cache_lock`]: 'off',
+    [`${p}_cache_lock_timeout`]: '5s',
+    [`${p}_cache_lock_age`]: '5s',
+    [`${p}_cache_revalidate`]: 'off',
+    [`${p}_cache_purge`]: 'off',
+  });
+  Object.assign(NOTES, {
+    [`${p}_cache`]: 'supported; a zone name (variables are not supported)',
+    [`${p}_cache_path`]: 'supported; nginx layout (md5, levels) but Portico entry files; *_sleep / *_threshold accepted, ignored',
+    [`${p}_cache_purge`]: 'ngx_cache_purge, both forms; removes every Vary variant; `X-Purge-Tags` purges by tag (see README)',
+    [`${p}_cache_tag_header`]: 'Portico extension: response headers whose comma/space separated values tag the entry',
+    [`${p}_cache_max_range_offset`]: 'supported; hits serve one byte range (several ranges get the whole body)',
+  });
+}
+Object.assign(DEFAULTS, {
+  cache_purge_response_type: 'html',
+  cache_purge_legacy_status: 'off (404, as FRiCKLE; the fork defaults to on, 412)',
+  cache_purge_background_queue: 'off',
+});
+Object.assign(NOTES, {
+  cache_purge_response_type: 'ngx_cache_purge fork (nginx-modules)',
+  cache_purge_legacy_status: 'ngx_cache_purge fork: on answers a miss with 412 instead of 404',
+  cache_purge_background_queue: 'ngx_cache_purge fork: wildcard, purge_all and tag purges answer 202 and run queued',
+});

@@ -44,10 +44,13 @@ if (args.tls) {
   const server = createServer((req, res) => {
     pool.request({ path: req.url ?? '/', method: 'GET' }).then(
       (u) => {
+        if (res.destroyed) return void u.body.on('error', ignore).destroy();
         res.writeHead(u.statusCode, contentHeaders(u));
         pipeline(u.body, res, ignore);
       },
-      () => res.writeHead(502).end(),
+      () => {
+        if (!res.destroyed) res.writeHead(502).end();
+      },
     );
   });
   server.keepAliveTimeout = 120_000;

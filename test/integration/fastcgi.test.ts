@@ -28,10 +28,10 @@ interface Pools {
 
 function config(pools: Pools, ports: number[], docroot: string): string {
   const [plain, tcp, keep, recycle, failover] = ports as [number, number, number, number, number];
-  const php = (pass: string, extra = ''): string => `
+  const php = (pass: string, extra = '', tryFiles = '$fastcgi_script_name'): string => `
         location ~ [^/]\\.php(/|$) {
             fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
-            try_files $fastcgi_script_name =404;
+            try_files ${tryFiles} =404;
             include fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
             fastcgi_param PATH_INFO $fastcgi_path_info;
@@ -81,7 +81,7 @@ http {
     server {
         listen 127.0.0.1:${tcp};
         root ${docroot};
-        ${php(pools.tcp.address)}
+        ${php(pools.tcp.address, '', '$uri')}
     }
     server {
         listen 127.0.0.1:${keep};
@@ -184,7 +184,7 @@ describe('fastcgi_pass to php-fpm', { timeout: 120_000 }, () => {
   it('GET with a query over a unix socket and over TCP; request headers as HTTP_*, never HTTP_PROXY', T, async () => {
     for (const at of [port.plain, port.tcp]) {
       const r = await request(at, '/index.php?a=1&b=two%20words', {
-        headers: { 'X-Test': 'yes', Proxy: 'http://evil.example:3128', 'X-Dup': 'one' },
+        headers: { 'X-Test': 'yes', Proxy: 'http://evil.example:3128' },
       });
       assert.equal(r.status, 200, r.text);
       const j = json(r);
@@ -360,12 +360,16 @@ describe('fastcgi_pass to php-fpm', { timeout: 120_000 }, () => {
     assert.equal(dir.SCRIPT_NAME, '/dir/pathinfo.php');
   });
 
-  it('try_files $fastcgi_script_name =404 answers a missing script without asking php-fpm', T, async () => {
+  it('try_files $uri =404 (or $fastcgi_script_name) answers a missing script without asking php-fpm', T, async () => {
     pools.unix.resetConnections();
-    const r = await request(port.plain, '/missing.php');
-    assert.equal(r.status, 404);
-    assert.match(r.text, /<center><h1>404 Not Found<\/h1><\/center>/);
+    pools.tcp.resetConnections();
+    for (const at of [port.plain, port.tcp]) {
+      const r = await request(at, '/missing.php');
+      assert.equal(r.status, 404);
+      assert.match(r.text, /<center><h1>404 Not Found<\/h1><\/center>/);
+    }
     assert.equal(await pools.unix.acceptedConnections(), 0);
+    assert.equal(await pools.tcp.acceptedConnections(), 0);
     const traversal = await request(port.plain, '/index.php/../../../etc/passwd.php');
     assert.notEqual(traversal.status, 200);
   });

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startOrigin, type Origin } from '../helpers/origin.ts';
 import { raw, parseResponses, request, type Reply } from './support/http.ts';
+import { waitFor } from './support/process.ts';
 import { mainContext, startPortico, type Portico } from './support/portico.ts';
 
 const T = { timeout: 10_000 };
@@ -174,7 +175,7 @@ describe('HTTP reverse proxy', { timeout: 60_000 }, () => {
     it('proxy_pass with variables that evaluate to an invalid URL answers 500, as nginx', T, async () => {
       const r = await get('/badvar/x');
       assert.equal(r.status, 500);
-      assert.match(p.errorLog(), /\[error\] .*invalid URL prefix in "http:\/\/"/);
+      await waitFor('the error line', () => /\[error\] .*invalid URL prefix in "http:\/\/"/.test(p.errorLog()), 3000, () => p.errorLog());
     });
   });
 

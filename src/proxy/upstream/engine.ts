@@ -132,7 +132,7 @@ export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>, run: Up
   if (!group) {
     s.log('error', `no upstream configured for "${s.uri}"`);
     run.tap?.abort();
-    return s.finalize(502);
+    return s.finalize(500);
   }
   if (!plan.passRequestBody || !hasBody(s.req)) return void start(s, plan, group, null, null, undefined, run);
   if (!plan.requestBuffering || s.upgradeSocket) {
