@@ -22,7 +22,7 @@ export const usage = `usage: node bench/run.ts [--smoke] [--duration S] [--round
   --smoke       every scenario for 1 s, 1 round, no warm-up (what the test suite runs)
   --duration S  seconds of load per server per round (default 5)
   --rounds N    alternating A/B rounds (default 3)
-  --warmup S    unrecorded load per server before the rounds (default 2)
+  --warmup S    unrecorded load per server before the rounds (default 3)
   --only LIST   comma-separated scenario names
   --results F   append the run to F instead of bench/results/<date>-<commit>.json
   --cpu-prof    profile Portico (node --cpu-prof) and print its top functions per scenario`;
@@ -85,7 +85,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
     smoke,
     durationS: durationS ?? (smoke ? 1 : 5),
     rounds: rounds ?? (smoke ? 1 : 3),
-    warmupS: warmupS ?? (smoke ? 0 : 2),
+    warmupS: warmupS ?? (smoke ? 0 : 3),
     only,
     resultsPath,
     cpuProf,
