@@ -2,7 +2,8 @@
 // Values are parsed here; files are opened when the runtime is built (so `-t` opens nothing).
 
 import type { DirectiveSpec } from '../config/directives.ts';
-import { noopDirective, sizeValue, templateArg } from '../config/helpers.ts';
+import { noopDirective, templateArg } from '../config/helpers.ts';
+import { parseSize } from '../config/values.ts';
 import { defineSlot, type Context } from '../config/scope.ts';
 import type { Template } from '../core/variables.ts';
 import { TemplateError } from '../core/variables.ts';
@@ -80,8 +81,14 @@ export const logDirectives: DirectiveSpec[] = [
       const existing = c.scope.own(ACCESS_LOGS);
       const list = Array.isArray(existing) ? existing : [];
       const spec: AccessLogSpec = { path, format: format ?? 'combined', buffer: 0, condition: undefined, origin: { file: c.node.file, line: c.node.line } };
+      const known = spec.format === 'combined' || c.scope.nearest('http')?.own(LOG_FORMATS)?.has(spec.format);
+      if (!known) c.fail(`unknown log format "${spec.format}"`);
       for (const p of params) {
-        if (p.startsWith('buffer=')) spec.buffer = sizeValue(c, p.slice(7));
+        if (p.startsWith('buffer=')) {
+          const size = parseSize(p.slice(7));
+          if (size === undefined) c.fail(`invalid buffer size "${p.slice(7)}"`);
+          spec.buffer = size as number;
+        }
         else if (p.startsWith('if=')) spec.condition = templateArg(c, p.slice(3));
         else if (p.startsWith('flush=') || p === 'gzip' || p.startsWith('gzip=')) continue;
         else c.fail(`invalid parameter "${p}"`);

@@ -98,9 +98,17 @@ export function checkTls(main: Scope): void {
     for (const server of http.children) {
       if (server.context !== 'server') continue;
       const listens = server.own(LISTEN) ?? [];
-      if (server.get(SSL_ON)) for (const l of listens) l.ssl = true;
       const certs = server.get(SSL_CERTIFICATES) ?? [];
       const keys = server.get(SSL_CERTIFICATE_KEYS) ?? [];
+      if (server.get(SSL_ON)) {
+        let at: Scope | undefined = server;
+        while (at && !at.has(SSL_ON)) at = at.parent;
+        const where = at?.seen.get('ssl');
+        if (certs.length === 0 && !server.get(SSL_REJECT_HANDSHAKE)) {
+          throw new ConfigError(`no "ssl_certificate" is defined for the "ssl" directive`, where?.file, where?.line);
+        }
+        for (const l of listens) l.ssl = true;
+      }
       for (const l of listens) {
         if (!l.ssl) continue;
         if (certs.length === 0 && !server.get(SSL_REJECT_HANDSHAKE)) {
