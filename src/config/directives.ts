@@ -71,10 +71,18 @@ export class Runner {
       if (scope.seen.has(node.name)) fail(`"${node.name}" directive is duplicate`);
     }
     scope.seen.set(node.name, { file: node.file, line: node.line });
-    const broken = s.block === 'raw' ? node.block?.find((n) => n.error) : undefined;
-    if (broken) throw broken.error;
+    if (s.block === 'raw') throwBroken(node.block);
     const child = s.handler({ node, args: node.args, scope, run: this, fail });
     if (child && node.block && s.block !== 'raw') this.runBlock(node.block, child);
+    else throwBroken(node.block);
+  }
+}
+
+/** A block the runner does not walk itself may still hold the point where parsing failed. */
+function throwBroken(nodes: readonly DirectiveNode[] | undefined): void {
+  for (const n of nodes ?? []) {
+    if (n.error) throw n.error;
+    throwBroken(n.block);
   }
 }
 

@@ -69,9 +69,17 @@ export function noopDirective(name: string, contexts: readonly Context[], args: 
   return { name, contexts, args, multi: true, noop: true, handler() {} };
 }
 
+const pendingVariables: { name: string; fail: (detail: string) => never }[] = [];
+
+/** Names used before their `set`/capture/map appeared; checked by checkPendingVariables at the end of a load. */
+export function checkPendingVariables(known: (name: string) => boolean): void {
+  const pending = pendingVariables.splice(0);
+  for (const p of pending) if (!known(p.name)) p.fail(`unknown "${p.name}" variable`);
+}
+
 export function templateArg(c: { fail(detail: string): never }, src: string): Template {
   try {
-    return compileTemplate(src);
+    return compileTemplate(src, (name) => pendingVariables.push({ name, fail: c.fail }));
   } catch (e) {
     if (e instanceof TemplateError) c.fail(e.message);
     throw e;

@@ -1,6 +1,7 @@
 // nginx configuration parser: tokens -> a tree of directive nodes, with `include` expanded in place
-// (globs sorted as nginx does, relative paths against the config prefix, include cycles rejected).
-// Not the directive runner: it does not know which directives exist or where they are allowed.
+// (globs sorted as nginx does, relative paths against the config prefix as written, include cycles rejected).
+// A syntax or include error ends the tree with a node carrying it, so the runner reports it only after the
+// directives before it, in nginx's order. Not the directive runner: it does not know which directives exist.
 
 import { readFileSync, globSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';

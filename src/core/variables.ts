@@ -55,8 +55,21 @@ export class TemplateError extends PorticoError {
 
 export type TemplatePart = string | Getter;
 
-/** Splits a template into literal text and variable getters; throws TemplateError on unknown variables. */
-export function templateParts(source: string): { parts: TemplatePart[]; usesCaptures: boolean } {
+/** A getter for a name not known yet (a `set` or capture later in the configuration): resolved on first use. */
+function lateGetter(name: string): Getter {
+  let resolved: Getter | undefined;
+  return (s) => {
+    resolved ??= lookupVariable(name);
+    return resolved ? resolved(s) : '';
+  };
+}
+
+/**
+ * Splits a template into literal text and variable getters. An unknown variable throws TemplateError, unless
+ * `onUnknown` is given: then it is reported there (the caller checks it once the whole configuration is read, as
+ * nginx does) and resolved when first evaluated.
+ */
+export function templateParts(source: string, onUnknown?: (name: string) => void): { parts: TemplatePart[]; usesCaptures: boolean } {
   const parts: TemplatePart[] = [];
   let lit = '';
   let usesCaptures = false;
@@ -87,6 +100,10 @@ export function templateParts(source: string): { parts: TemplatePart[]; usesCapt
     } else {
       getter = lookupVariable(name);
     }
+    if (!getter && onUnknown) {
+      onUnknown(name);
+      getter = lateGetter(name);
+    }
     if (!getter) throw new TemplateError(`unknown "${name}" variable`);
     if (lit) parts.push(lit);
     lit = '';
@@ -97,8 +114,8 @@ export function templateParts(source: string): { parts: TemplatePart[]; usesCapt
   return { parts, usesCaptures };
 }
 
-export function compileTemplate(source: string): Template {
-  const { parts, usesCaptures } = templateParts(source);
+export function compileTemplate(source: string, onUnknown?: (name: string) => void): Template {
+  const { parts, usesCaptures } = templateParts(source, onUnknown);
   if (parts.length === 0) return { source, constant: '', evaluate: () => '', usesCaptures };
   if (parts.length === 1 && typeof parts[0] === 'string') {
     const k = parts[0];

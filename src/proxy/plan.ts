@@ -134,7 +134,7 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
   for (const p of scope.get(ERROR_PAGES) ?? []) for (const code of p.codes) if (!pages.has(code)) pages.set(code, p);
   const plan: LocationPlan = {
     scope,
-    name: match ? `${match.modifier ? match.modifier + ' ' : ''}${match.pattern}` : '',
+    name: match ? (match.modifier === '@' || !match.modifier ? match.pattern : `${match.modifier} ${match.pattern}`) : '',
     match,
     internal: scope.own(INTERNAL) ?? false,
     rewriteOps: scope.own(REWRITE_OPS),

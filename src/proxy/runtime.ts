@@ -8,7 +8,7 @@ import type { Scope } from '../config/scope.ts';
 import { AccessLogFile, compileLogFormat, COMBINED, type AccessLogTarget, type LogFormat } from '../observability/access-log.ts';
 import { ACCESS_LOGS, ERROR_LOG, LOG_FORMATS } from '../observability/directives.ts';
 import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
-import { ServerNameTable } from '../routing/server-names.ts';
+import { ServerNameTable, type NameMatch } from '../routing/server-names.ts';
 import { HTTP2, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
 import type { BuildContext } from './content.ts';
 import { compileServer, type PlanResources, type ServerPlan } from './plan.ts';
@@ -25,6 +25,8 @@ export interface ListenerRuntime {
   servers: ServerPlan[];
   names: ServerNameTable<ServerPlan>;
   defaultServer: ServerPlan;
+  /** The first server on this address named "" (explicitly, or by having no server_name): requests without Host. */
+  emptyNameServer: ServerPlan | undefined;
   mergeSlashes: boolean;
   onRequestDone: ((s: RequestSession) => void) | undefined;
 }
@@ -36,6 +38,12 @@ export interface HttpRuntime {
   shared: Map<string, unknown>;
   reopenLogs(): void;
   close(): Promise<void>;
+}
+
+/** Virtual server for a normalized Host ('' when the request had none), as nginx chooses it. */
+export function selectServer(lr: ListenerRuntime, host: string): NameMatch<ServerPlan> {
+  if (host === '') return { server: lr.emptyNameServer ?? lr.defaultServer, captures: undefined, groups: undefined };
+  return lr.names.find(host) ?? { server: lr.defaultServer, captures: undefined, groups: undefined };
 }
 
 export function listenKey(l: ListenSpec): string {
@@ -137,6 +145,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
           servers: [],
           names: new ServerNameTable(),
           defaultServer: plan,
+          emptyNameServer: undefined,
           mergeSlashes: scope.get(MERGE_SLASHES) ?? true,
           onRequestDone: undefined,
         };
@@ -153,6 +162,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
       if (lr.servers.includes(plan)) continue;
       lr.servers.push(plan);
       for (const n of plan.names) if (n !== '') lr.names.add(n, plan);
+      if (plan.names.includes('') && !lr.emptyNameServer) lr.emptyNameServer = plan;
     }
   }
 

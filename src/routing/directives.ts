@@ -94,7 +94,7 @@ export function parseListen(c: DirectiveCall): ListenSpec {
     if (param === 'default_server' || param === 'default') spec.defaultServer = true;
     else if (param === 'ssl') spec.ssl = true;
     else if (param === 'http2') spec.http2 = true;
-    else if (param === 'reuseport') spec.reuseport = true;
+    else if (param === 'reuseport') spec.reuseport = spec.optionsSet = true;
     else if (param === 'bind' || param === 'deferred') spec.optionsSet = true;
     else if (param.startsWith('so_keepalive=')) {
       if (!/^(on|off|\d*[smhd]?:\d*[smhd]?:\d*)$/.test(param.slice(13))) c.fail(`invalid so_keepalive value: "${param.slice(13)}"`);
@@ -113,7 +113,6 @@ export function parseListen(c: DirectiveCall): ListenSpec {
       spec.ipv6only = v as boolean;
       spec.optionsSet = true;
     } else c.fail(`invalid parameter "${param}"`);
-    if (param === 'reuseport') spec.optionsSet = true;
   }
   return spec;
 }

@@ -7,6 +7,8 @@ import { Runner } from '../config/directives.ts';
 import { ConfigError } from '../config/errors.ts';
 import { parseConfigFile, type ParsedConfig } from '../config/parser.ts';
 import { Scope } from '../config/scope.ts';
+import { checkPendingVariables } from '../config/helpers.ts';
+import { lookupVariable } from '../core/variables.ts';
 import { accessDirectives } from '../access/directives.ts';
 import { realIpDirectives } from '../access/real-ip.ts';
 import { mapDirectives } from '../routing/map-directive.ts';
@@ -52,7 +54,13 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const confFile = resolveConfFile(opts.confFile, opts.prefix);
   const parsed = parseConfigFile(confFile, { confPrefix: dirname(confFile) }, opts.globals);
   const main = new Scope('main', undefined, { file: confFile, line: 0 });
-  directiveRunner().runBlock(parsed.root, main);
+  try {
+    directiveRunner().runBlock(parsed.root, main);
+  } catch (e) {
+    checkPendingVariables(() => true);
+    throw e;
+  }
+  checkPendingVariables((name) => lookupVariable(name) !== undefined);
   const http = main.children.filter((c) => c.context === 'http');
   if (http.length > 1) throw new ConfigError('"http" directive is duplicate', http[1].origin.file, http[1].origin.line);
   checkTls(main);

@@ -11,7 +11,7 @@ import type { SecureContext, Server as TlsServer } from 'node:tls';
 import { createAlpnFrontServer, type ConnectionSink } from '../tls/alpn-front.ts';
 import { unlinkSync } from 'node:fs';
 import { RequestSession } from '../proxy/session.ts';
-import type { HttpRuntime, ListenerRuntime } from '../proxy/runtime.ts';
+import { selectServer, type HttpRuntime, type ListenerRuntime } from '../proxy/runtime.ts';
 import { errorBody, reasonPhrase } from '../proxy/status-pages.ts';
 import { normalizeHost } from '../routing/uri.ts';
 import type { ListenerTls } from './tls-contexts.ts';
@@ -237,11 +237,10 @@ export class Listener {
     } else if (req.httpVersion === '1.1') {
       return reject(400, 'client sent HTTP/1.1 request without "Host" header');
     }
-    const found = host ? lr.names.find(host) : undefined;
-    const server = found?.server ?? lr.defaultServer;
-    if (found?.captures) s.captures = found.captures;
-    if (found?.groups) for (const k in found.groups) s.vars.set(k.toLowerCase(), found.groups[k] ?? '');
-    s.run(server, host ?? '');
+    const found = selectServer(lr, host ?? '');
+    if (found.captures) s.captures = found.captures;
+    if (found.groups) for (const k in found.groups) s.vars.set(k.toLowerCase(), found.groups[k] ?? '');
+    s.run(found.server, host ?? '');
   }
 
   /** Graceful: stop accepting, let requests in flight finish, close idle keep-alive connections. */

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { prepare } from '../../src/server/instance.ts';
-import type { HttpRuntime, ListenerRuntime } from '../../src/proxy/runtime.ts';
+import { selectServer, type HttpRuntime, type ListenerRuntime } from '../../src/proxy/runtime.ts';
 import type { LocationPlan, ServerPlan } from '../../src/proxy/plan.ts';
 import { normalizeHost, splitTarget } from '../../src/routing/uri.ts';
 import { normalizeUri } from '../../src/static/safe-path.ts';
@@ -111,7 +111,7 @@ export function pickListener(rt: HttpRuntime, key: string): ListenerRuntime {
 }
 
 /**
- * Mirrors src/server/listeners.ts: Host normalized (invalid -> 400), looked up when non-empty, else default.
+ * Mirrors src/server/listeners.ts: Host normalized (invalid -> 400), then selectServer as the listener does.
  * The input `$hostname` stands for this machine's host name.
  */
 export function answerServer(rt: HttpRuntime, lr: ListenerRuntime, input: string, expected: string): Answer {
@@ -121,9 +121,8 @@ export function answerServer(rt: HttpRuntime, lr: ListenerRuntime, input: string
     if (h === undefined) return { expect: '400', captures: '' };
     host = h;
   }
-  const found = host ? lr.names.find(host) : undefined;
-  const server = found?.server ?? lr.defaultServer;
-  return { expect: serverLabel(rt, server, expected), captures: capturesText(found?.captures, found?.groups) };
+  const found = selectServer(lr, host);
+  return { expect: serverLabel(rt, found.server, expected), captures: capturesText(found.captures, found.groups) };
 }
 
 function list(items: string[]): string {

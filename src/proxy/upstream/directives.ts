@@ -289,7 +289,7 @@ const proxyOwn: DirectiveSpec[] = [
     contexts: HSL,
     args: 1,
     handler(c) {
-      if (c.args[0] !== '1.0' && c.args[0] !== '1.1') c.fail(`invalid value "${c.args[0]}" in "proxy_http_version" directive, it must be "1.0" or "1.1"`);
+      if (c.args[0] !== '1.0' && c.args[0] !== '1.1') c.fail(`invalid value "${c.args[0]}"`);
       c.scope.set(PROXY_HTTP_VERSION, c.args[0] as '1.0' | '1.1');
     },
   },
