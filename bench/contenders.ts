@@ -80,6 +80,13 @@ export interface PorticoSpec {
   readonly port: number;
   /** Directory for --cpu-prof output; no profiling when absent. */
   readonly cpuProfDir?: string;
+  /** More NODE_OPTIONS for Portico. */
+  readonly nodeOptions?: string;
+}
+
+function nodeOptions(spec: PorticoSpec): string | undefined {
+  const parts = [spec.nodeOptions ?? '', spec.cpuProfDir ? `--cpu-prof --cpu-prof-dir=${spec.cpuProfDir}` : ''].filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
 export async function startPorticoContender(spec: PorticoSpec): Promise<Started> {
@@ -94,7 +101,7 @@ export async function startPorticoContender(spec: PorticoSpec): Promise<Started>
       command: porticoBin,
       args: ['-p', `${dir}/`, '-c', configPath],
       cwd: dir,
-      env: spec.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${spec.cpuProfDir}` } : {},
+      env: { NODE_OPTIONS: nodeOptions(spec) },
       ready: { tcpPort: spec.port },
       timeoutMs: 20_000,
       debianPackage: 'portico (bin/portico in the repository; run npm ci)',

@@ -1,5 +1,5 @@
 // Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --only a,b, --results FILE,
-// --cpu-prof, --help. Not the scenario list (scenarios.ts) and not the defaults of the load tools (run.ts).
+// --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the defaults of the load tools (run.ts).
 
 export interface BenchOptions {
   readonly smoke: boolean;
@@ -14,18 +14,22 @@ export interface BenchOptions {
   readonly resultsPath: string | undefined;
   /** Run Portico with --cpu-prof and summarise where its time goes. */
   readonly cpuProf: boolean;
+  /** Extra NODE_OPTIONS for Portico only (e.g. --max-semi-space-size=8), to measure runtime settings. */
+  readonly porticoNodeOptions: string;
   readonly help: boolean;
 }
 
 export const usage = `usage: node bench/run.ts [--smoke] [--duration S] [--rounds N] [--warmup S] [--only a,b,...]
-                         [--results FILE] [--cpu-prof]
+                         [--results FILE] [--cpu-prof] [--portico-node-options STR]
   --smoke       every scenario for 1 s, 1 round, no warm-up (what the test suite runs)
   --duration S  seconds of load per server per round (default 5)
   --rounds N    alternating A/B rounds (default 3)
   --warmup S    unrecorded load per server before the rounds (default 3)
   --only LIST   comma-separated scenario names
   --results F   append the run to F instead of bench/results/<date>-<commit>.json
-  --cpu-prof    profile Portico (node --cpu-prof) and print its top functions per scenario`;
+  --cpu-prof    profile Portico (node --cpu-prof) and print its top functions per scenario
+  --portico-node-options STR
+                NODE_OPTIONS for Portico only, e.g. --max-semi-space-size=8`;
 
 function positive(flag: string, value: string | undefined, integer: boolean, allowZero = false): number {
   const n = Number(value);
@@ -43,6 +47,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
   let only: string[] = [];
   let resultsPath: string | undefined;
   let cpuProf = false;
+  let porticoNodeOptions = '';
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -73,6 +78,9 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
       case '--cpu-prof':
         cpuProf = true;
         break;
+      case '--portico-node-options':
+        porticoNodeOptions = value() ?? '';
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -89,6 +97,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
     only,
     resultsPath,
     cpuProf,
+    porticoNodeOptions,
     help,
   };
 }

@@ -1,6 +1,6 @@
-// Reads the .cpuprofile files node --cpu-prof wrote for Portico and lists where the time went: self time by
-// function and by source file, as shares of the samples. Not a flame graph: open the files in Chrome DevTools
-// or speedscope for that.
+// Reads the .cpuprofile files node --cpu-prof wrote for Portico and lists where its main thread's busy time went
+// (idle samples left out): self time by function and by source file. Not a flame graph (open the files in Chrome
+// DevTools or speedscope) and blind to libuv's thread pool, whose CPU time only shows in /proc.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -51,7 +51,7 @@ export function summarizeProfiles(dir: string, repo: string, top = 15): ProfileS
     for (let i = 0; i < profile.samples.length; i++) {
       const node = nodes.get(profile.samples[i]!);
       const dt = profile.timeDeltas[i] ?? 0;
-      if (!node) continue;
+      if (!node || node.callFrame.functionName === '(idle)') continue;
       const { functionName, url, lineNumber } = node.callFrame;
       const source = shortUrl(url, repo);
       const fn = `${functionName || '(anonymous)'} ${source}${url ? `:${lineNumber + 1}` : ''}`;
@@ -68,7 +68,7 @@ export function summarizeProfiles(dir: string, repo: string, top = 15): ProfileS
 export function formatProfile(scenario: string, s: ProfileSummary): string {
   const pct = (h: Hotspot): string => `${(h.share * 100).toFixed(1).padStart(5)}%  ${h.name}`;
   return [
-    `--- Portico CPU profile, ${scenario}: ${s.totalMs.toFixed(0)} ms sampled (${s.files.join(', ')})`,
+    `--- Portico CPU profile, ${scenario}: ${s.totalMs.toFixed(0)} ms of main-thread busy time (${s.files.join(', ')})`,
     'self time by function:',
     ...s.functions.map(pct),
     'self time by source:',

@@ -4,6 +4,7 @@
 // appends the run to bench/results/. Not part of `npm test` (only --smoke is, via test/bench-smoke.test.ts).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { testCert } from '../test/integration/support/certs.ts';
 import { freePorts } from '../test/helpers/ports.ts';
@@ -97,7 +98,7 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
     if (ceilingRun) run.contenders.push(ceilingRun);
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const startPortico = async (): Promise<void> => {
-      const p = await startPorticoContender({ nginx: ngx.nginx, port: porticoPort!, cpuProfDir: profileDir });
+      const p = await startPorticoContender({ nginx: ngx.nginx, port: porticoPort!, cpuProfDir: profileDir, nodeOptions: options.porticoNodeOptions });
       if ('unavailable' in p) {
         porticoRun.status = 'not available';
         porticoRun.reason = p.unavailable;
@@ -191,6 +192,7 @@ async function main(): Promise<number> {
   const rev = commit();
   const host = machine();
   const estimate = estimateSeconds(selected, options);
+  const loadStart = loadavg().map((x) => x.toFixed(2)).join(' ');
   log(`${selected.length} scenarios, ${options.rounds} round(s) of ${options.durationS} s, warm-up ${options.warmupS} s: about ${estimate} s`);
   const watchdog = setTimeout(() => {
     log(`time limit (${estimate * 2 + 120} s) exceeded: stopping everything`);
@@ -221,17 +223,20 @@ async function main(): Promise<number> {
     await backends.stopAll();
   }
   const seconds = (Date.now() - began) / 1000;
+  const loadEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
 
   const header = [
     `Portico vs nginx: ${date.toISOString()} · commit ${rev.hash}${rev.dirty ? ' (+ uncommitted changes)' : ''}`,
     `machine: ${host.nproc} × ${host.cpuModel}, ${host.memTotalMiB} MiB, Linux ${host.kernel}; ${host.nginx} (worker_processes 1), ` +
       `Portico on Node ${host.node} (one process); ${host.wrk} -t${load.threads} -c${load.connections}; ` +
       `${host.h2load} -t${load.threads} -c${load.connections} -m${load.h2Streams} ${load.tls13Cipher}`,
-    `${options.rounds} round(s) × ${options.durationS} s per server, warm-up ${options.warmupS} s${options.smoke ? ' (smoke)' : ''}; ${seconds.toFixed(0)} s in all`,
+    `${options.rounds} round(s) × ${options.durationS} s per server, warm-up ${options.warmupS} s${options.smoke ? ' (smoke)' : ''}; ${seconds.toFixed(0)} s in all; ` +
+      `load average ${loadStart} at the start, ${loadEnd} at the end` +
+      (options.porticoNodeOptions ? `; Portico NODE_OPTIONS=${options.porticoNodeOptions}` : ''),
   ].join('\n');
   process.stdout.write(`\n${header}\n\n${table(runs)}\n`);
   const resultsPath = options.resultsPath ?? defaultResultsPath(date, rev);
-  appendResult(resultsPath, { date: date.toISOString(), commit: rev, machine: host, options, load, seconds, scenarios: runs });
+  appendResult(resultsPath, { date: date.toISOString(), commit: rev, machine: host, options, load, seconds, loadAverage: { start: loadStart, end: loadEnd }, scenarios: runs });
   process.stdout.write(`\nresults appended to ${resultsPath}\n`);
   if (profileDir) process.stdout.write(`CPU profiles in ${profileDir}\n`);
   return runs.some((r) => r.status === 'failed') ? 1 : 0;

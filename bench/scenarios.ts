@@ -73,9 +73,14 @@ function server(c: ScenarioContext, tls: boolean, body: string): string {
   return `server {\n${indent([...lines, '', body].join('\n'), '    ')}\n}`;
 }
 
-function originUpstream(c: ScenarioContext): string {
-  return ['upstream origin {', `    server ${c.backends.get('origin').address};`, '    keepalive 64;', '    keepalive_requests 1000000;', '}'].join('\n');
+/** The node origin as a group; `keepalive` idle connections cached, more than the load keeps in flight. */
+function originUpstream(c: ScenarioContext, keepalive: number): string {
+  return ['upstream origin {', `    server ${c.backends.get('origin').address};`, `    keepalive ${keepalive};`, '    keepalive_requests 1000000;', '}'].join('\n');
 }
+
+/** wrk keeps 50 requests in flight, h2load 50 × 10 streams. */
+const h1Keepalive = 64;
+const h2Keepalive = 512;
 
 const proxyLocation = ['location / {', '    proxy_pass http://origin;', '    proxy_http_version 1.1;', '    proxy_set_header Connection "";', '}'].join('\n');
 
@@ -154,7 +159,7 @@ export const scenarios: readonly Scenario[] = [
   uwsgi('tcp'),
   {
     name: 'proxy',
-    title: 'HTTP reverse proxy, upstream keepalive 64 (1 KiB from the node origin)',
+    title: `HTTP reverse proxy, upstream keepalive ${h1Keepalive} (1 KiB from the node origin)`,
     load: 'wrk',
     path: '/1k',
     tls: false,
@@ -162,7 +167,7 @@ export const scenarios: readonly Scenario[] = [
     ceiling: 'node-undici-proxy',
     target: { ratio: 0.6, text: '≥ 0.6×' },
     expect: oneKiB,
-    http: (c) => `${originUpstream(c)}\n\n${server(c, false, proxyLocation)}`,
+    http: (c) => `${originUpstream(c, h1Keepalive)}\n\n${server(c, false, proxyLocation)}`,
   },
   {
     name: 'fastcgi-cache',
@@ -189,7 +194,7 @@ export const scenarios: readonly Scenario[] = [
   },
   {
     name: 'h2-proxy',
-    title: 'TLS 1.3 + HTTP/2 reverse proxy to the node origin (keepalive 64)',
+    title: `TLS 1.3 + HTTP/2 reverse proxy to the node origin (keepalive ${h2Keepalive})`,
     load: 'h2load',
     path: '/1k',
     tls: true,
@@ -197,7 +202,7 @@ export const scenarios: readonly Scenario[] = [
     ceiling: 'node-h2-undici-proxy',
     target: { ratio: 0.4, text: '≥ 0.4×' },
     expect: oneKiB,
-    http: (c) => `${originUpstream(c)}\n\n${server(c, true, proxyLocation)}`,
+    http: (c) => `${originUpstream(c, h2Keepalive)}\n\n${server(c, true, proxyLocation)}`,
   },
   {
     name: 'slow-client',
@@ -208,7 +213,7 @@ export const scenarios: readonly Scenario[] = [
     backends: ['origin'],
     target: { growthMiB: 64, text: 'RSS growth < 64 MB' },
     expect: { status: 200, method: 'HEAD', contentLength: 209715200 },
-    http: (c) => `${originUpstream(c)}\n\n${server(c, false, proxyLocation)}`,
+    http: (c) => `${originUpstream(c, h1Keepalive)}\n\n${server(c, false, proxyLocation)}`,
   },
   {
     name: 'purge',

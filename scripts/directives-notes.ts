@@ -117,6 +117,8 @@ export const NOTES: Record<string, string> = {
   chunked_transfer_encoding: 'parsed; Node chooses chunked framing',
   underscores_in_headers: 'parsed; headers with underscores are accepted',
   ignore_invalid_headers: 'parsed; invalid header names are rejected by the parser',
+  stub_status: "supported, nginx's output byte for byte; Reading/Waiting approximated (see deviations.md)",
+  prometheus_metrics: 'Portico extension: Prometheus text exposition via prom-client (see README, Metrics)',
 };
 
 // The response cache and purge directives, the same for the three prefixes.

@@ -64,6 +64,17 @@ export function enumDirective<T extends string>(name: string, contexts: readonly
   };
 }
 
+/** The keywords of a bitmask directive (`*_next_upstream`, `*_cache_use_stale`): `off` alone, or each one of values. */
+export function keywordSet<T extends string>(c: DirectiveCall, values: readonly T[]): Set<T> | 'off' {
+  if (c.args.length === 1 && c.args[0] === 'off') return 'off';
+  const set = new Set<T>();
+  for (const a of c.args) {
+    if (!(values as readonly string[]).includes(a)) c.fail(`invalid value "${a}"`);
+    set.add(a as T);
+  }
+  return set;
+}
+
 /** Accepted for compatibility with existing nginx configs; has no effect in Portico (see docs/directives.md). */
 export function noopDirective(name: string, contexts: readonly Context[], args: number | readonly [number, number] = [1, Infinity]): DirectiveSpec {
   return { name, contexts, args, multi: true, noop: true, handler() {} };

@@ -18,6 +18,19 @@ export function definePrefixVariable(prefix: string, make: (suffix: string) => G
   prefixes.push([prefix, make]);
 }
 
+export type Setter = (s: Session, value: string) => void;
+
+const setters = new Map<string, Setter>();
+
+/** A variable `set` assigns through a handler instead of storing the string ($limit_rate). */
+export function defineVariableSetter(name: string, set: Setter): void {
+  setters.set(name, set);
+}
+
+export function variableSetter(name: string): Setter | undefined {
+  return setters.get(name.toLowerCase());
+}
+
 /** Variables created by `set` or named regex captures: declared at load, stored per request in s.vars. */
 const declared = new Set<string>();
 export function declareVariable(name: string): void {

@@ -4,6 +4,7 @@
 
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Condition, RewriteOp } from '../routing/slots.ts';
+import { variableSetter } from '../core/variables.ts';
 import type { LocationPlan } from './plan.ts';
 import type { RequestSession } from './session.ts';
 
@@ -63,9 +64,12 @@ export function runRewrites(s: RequestSession, ops: readonly RewriteOp[], plan: 
   let changed = false;
   for (const op of ops) {
     switch (op.kind) {
-      case 'set':
-        s.vars.set(op.name, op.value.evaluate(s));
+      case 'set': {
+        const setter = variableSetter(op.name);
+        if (setter) setter(s, op.value.evaluate(s));
+        else s.vars.set(op.name, op.value.evaluate(s));
         break;
+      }
       case 'break':
         return 'break';
       case 'return': {

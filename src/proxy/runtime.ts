@@ -9,7 +9,7 @@ import { AccessLogFile, compileLogFormat, COMBINED, type AccessLogTarget, type L
 import { ACCESS_LOGS, ERROR_LOG, LOG_FORMATS } from '../observability/directives.ts';
 import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
 import { ServerNameTable, type NameMatch } from '../routing/server-names.ts';
-import { HTTP2, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
+import { defaultListen, HTTP2, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
 import type { BuildContext } from './content.ts';
 import { compileServer, type PlanResources, type ServerPlan } from './plan.ts';
 import type { RequestSession } from './session.ts';
@@ -116,20 +116,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
     if (scope.context !== 'server') continue;
     const plan = compileServer(scope, res);
     servers.push(plan);
-    const listens = scope.own(LISTEN) ?? [
-      {
-        host: '0.0.0.0',
-        port: opts.defaultListenPort,
-        unix: undefined,
-        ssl: false,
-        http2: false,
-        defaultServer: false,
-        reuseport: false,
-        backlog: 511,
-        ipv6only: true,
-        origin: scope.origin,
-      },
-    ];
+    const listens = scope.own(LISTEN) ?? [defaultListen(opts.defaultListenPort, scope.origin)];
     for (const l of listens) {
       const key = listenKey(l);
       let lr = listeners.get(key);

@@ -17,6 +17,8 @@ import { errorBody, reasonPhrase } from './status-pages.ts';
 import { serveStatic, tryFiles } from './static-content.ts';
 import type { ListenerRuntime } from './runtime.ts';
 import { requestLine } from './variables.ts';
+import { applyLimitRate } from './limit-rate.ts';
+import { requestDone } from './metrics/requests.ts';
 
 export type OutHeaders = [string, string][];
 
@@ -54,6 +56,8 @@ export class RequestSession implements Session {
   headerBytesSent = 0;
   upstream: UpstreamFacts | undefined = undefined;
   cacheStatus = '';
+  /** The cache zone of a caching location's lookup, for per-zone cache metrics. */
+  cacheZone = '';
   fastcgiScriptName = '';
   fastcgiPathInfo = '';
   limitRate = 0;
@@ -346,6 +350,7 @@ export class RequestSession implements Session {
       }
     }
     if (this.res.headersSent) return;
+    applyLimitRate(this);
     try {
       if (this.req.httpVersion === '2.0') (this.res as { writeHead(s: number, h: Record<string, string | string[]>): void }).writeHead(status, out);
       else (this.res as { writeHead(s: number, r: string, h: Record<string, string | string[]>): void }).writeHead(status, reasonPhrase(status), out);
@@ -370,6 +375,7 @@ export class RequestSession implements Session {
     else if (!this.headSent && this.status === 0) this.status = 499;
     const plan = this.plan ?? this.listener.defaultServer.plan;
     if (plan.accessLogs.length > 0) writeAccessLogs(plan.accessLogs, this);
+    requestDone(this);
     this.listener.onRequestDone?.(this);
   }
 }

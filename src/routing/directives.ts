@@ -13,6 +13,7 @@ import { declareVariable } from '../core/variables.ts';
 import { compileNginxRegex } from './regex.ts';
 import {
   ABSOLUTE_REDIRECT,
+  defaultListen,
   HTTP2,
   INTERNAL,
   LISTEN,
@@ -46,19 +47,7 @@ function regex(c: DirectiveCall, pattern: string, caseless: boolean) {
 
 export function parseListen(c: DirectiveCall): ListenSpec {
   const [addr, ...params] = c.args;
-  const spec: ListenSpec = {
-    host: '0.0.0.0',
-    port: 80,
-    unix: undefined,
-    ssl: false,
-    http2: false,
-    defaultServer: false,
-    reuseport: false,
-    backlog: 511,
-    ipv6only: true,
-    optionsSet: false,
-    origin: { file: c.node.file, line: c.node.line },
-  };
+  const spec = defaultListen(80, { file: c.node.file, line: c.node.line });
   if (addr.startsWith('unix:')) {
     spec.unix = addr.slice(5);
     spec.port = 0;

@@ -19,6 +19,23 @@ export interface ListenSpec {
   origin: Origin;
 }
 
+/** A listener on every address with no options set, as nginx's defaults give it. */
+export function defaultListen(port: number, origin: Origin): ListenSpec {
+  return {
+    host: '0.0.0.0',
+    port,
+    unix: undefined,
+    ssl: false,
+    http2: false,
+    defaultServer: false,
+    reuseport: false,
+    backlog: 511,
+    ipv6only: true,
+    optionsSet: false,
+    origin,
+  };
+}
+
 export type LocationModifier = '=' | '^~' | '~' | '~*' | '' | '@';
 
 export interface LocationMatch {

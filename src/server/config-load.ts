@@ -11,11 +11,13 @@ import { checkPendingVariables } from '../config/helpers.ts';
 import { lookupVariable } from '../core/variables.ts';
 import { accessDirectives } from '../access/directives.ts';
 import { realIpDirectives } from '../access/real-ip.ts';
+import { checkLimitZones, limitConnDirectives, limitReqDirectives } from '../access/limit-directives.ts';
 import { mapDirectives } from '../routing/map-directive.ts';
 import { logDirectives } from '../observability/directives.ts';
 import { coreDirectives } from '../proxy/core-directives.ts';
 import { moduleDirectives } from '../proxy/modules.ts';
 import '../proxy/variables.ts';
+import '../proxy/limits.ts';
 import { routingDirectives } from '../routing/directives.ts';
 import { staticDirectives } from '../static/directives.ts';
 import { mainDirectives } from './main-directives.ts';
@@ -40,7 +42,7 @@ let runner: Runner | undefined;
 export function directiveRunner(): Runner {
   if (runner) return runner;
   runner = new Runner();
-  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, logDirectives, accessDirectives, realIpDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
+  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, logDirectives, accessDirectives, realIpDirectives, limitReqDirectives, limitConnDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
     runner.register(t);
   }
   return runner;
@@ -65,6 +67,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   if (http.length > 1) throw new ConfigError('"http" directive is duplicate', http[1].origin.file, http[1].origin.line);
   checkTls(main);
   validateAcme(main);
+  checkLimitZones(main);
   return { main, parsed, confFile, prefix: opts.prefix };
 }
 

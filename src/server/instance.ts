@@ -14,6 +14,7 @@ import { buildListenerTls } from './tls-contexts.ts';
 import { createAcme, placeholderAcme, type AcmeSetup } from './acme.ts';
 import type { ChallengeHooks } from './listeners.ts';
 import { ERROR_LOG } from '../observability/directives.ts';
+import { watchCertificates } from './certificate-metrics.ts';
 
 export interface InstanceOptions {
   prefix: string;
@@ -105,6 +106,7 @@ export class Instance {
     const fresh = !this.acme;
     this.acme = createAcme(loaded.main, (p) => resolveIn(this.opts.prefix, p), (p) => resolveIn(dirname(loaded.confFile), p), log, this.acme);
     if (!this.acme || !fresh) return;
+    watchCertificates(this.acme.manager);
     this.acme.onChange(() => {
       for (const l of this.listeners.all()) if (l.current.ssl) l.tls = this.tlsFor(l.current);
     });

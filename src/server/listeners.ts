@@ -16,6 +16,7 @@ import { errorBody, reasonPhrase } from '../proxy/status-pages.ts';
 import { normalizeHost } from '../routing/uri.ts';
 import type { ListenerTls } from './tls-contexts.ts';
 import { serverOptions } from '../tls/tls-defaults.ts';
+import { addReadingProbe, connectionClosed, connectionOpened, requestRejected, requestStarted } from '../observability/metrics.ts';
 import { LARGE_CLIENT_HEADER_BUFFERS, CLIENT_HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, KEEPALIVE_REQUESTS } from '../proxy/core-directives.ts';
 
 type AnyServer = HttpServer | Http2SecureServer;
@@ -73,9 +74,11 @@ export class Listener {
     const scope = lr.defaultServer.scope;
     const large = scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
     const keepalive = scope.get(KEEPALIVE_TIMEOUT)?.ms ?? 75_000;
+    const headerTimeout = scope.get(CLIENT_HEADER_TIMEOUT) ?? 60_000;
     const h1opts = {
       maxHeaderSize: large.count * large.size,
-      headersTimeout: scope.get(CLIENT_HEADER_TIMEOUT) ?? 60_000,
+      headersTimeout: headerTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(500, Math.floor(headerTimeout / 10))),
       requestTimeout: 0,
       keepAliveTimeout: keepalive,
       maxRequestsPerSocket: scope.get(KEEPALIVE_REQUESTS) ?? 1000,
@@ -90,7 +93,7 @@ export class Listener {
         if (!ctx) return cb(new Error(`no certificate for "${name}"`));
         cb(null, ctx);
       };
-      const base = { ...serverOptions(tls.policy), ...tls.defaultCredentials, SNICallback: sniCallback, ...h1opts };
+      const base = { ...serverOptions(tls.policy), ...tls.defaultCredentials, SNICallback: sniCallback, ...h1opts, ...(headerTimeout > 0 ? { handshakeTimeout: headerTimeout } : {}) };
       if (lr.http2) {
         this.server = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } }, handler);
         this.server.on('session', (s: Http2Session) => {
@@ -118,7 +121,12 @@ export class Listener {
     this.server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.clientError(err, socket, large.size));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+      if (!lr.ssl && headerTimeout > 0) s.setTimeout(headerTimeout);
+      connectionOpened();
+      s.once('close', () => {
+        this.sockets.delete(s);
+        connectionClosed();
+      });
     });
   }
 
@@ -172,6 +180,7 @@ export class Listener {
     this.current.defaultServer.plan.errorLog.log('info', `client sent invalid request (${err.code ?? err.message}) while reading client request headers`, {
       client: socket.remoteAddress?.replace(/^::ffff:/, ''),
     });
+    requestRejected();
     socket.end(
       `HTTP/1.1 ${code} ${reason}\r\nServer: ${tokens === 'off' ? 'portico' : 'portico/0.1.0'}\r\nDate: ${new Date().toUTCString()}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
@@ -199,6 +208,8 @@ export class Listener {
     const c = info(key);
     c.requests++;
     const s = new RequestSession(lr, req, res, c.id, c.requests);
+    if (!isH2 && c.requests === 1 && !lr.ssl) (req as IncomingMessage).socket.setTimeout(0);
+    requestStarted();
     if (upgradeSocket) {
       s.upgradeSocket = upgradeSocket;
       s.upgradeHead = upgradeHead;
@@ -268,10 +279,23 @@ export class Listener {
   get connections(): number {
     return this.sockets.size;
   }
+
+  /** stub_status Reading: plain HTTP/1 connections whose first request head has begun to arrive, not yet parsed. */
+  get reading(): number {
+    if (this.current.ssl) return 0;
+    let n = 0;
+    for (const s of this.sockets) if (s.bytesRead > 0 && !connInfo.has(s)) n++;
+    return n;
+  }
 }
 
 export class ListenerSet {
   private readonly listeners = new Map<string, Listener>();
+  readonly dropReadingProbe = addReadingProbe(() => {
+    let n = 0;
+    for (const l of this.listeners.values()) n += l.reading;
+    return n;
+  });
 
   async apply(rt: HttpRuntime, tlsFor: (lr: ListenerRuntime) => ListenerTls | undefined, onError: (msg: string) => void, graceMs: number, hooks?: ChallengeHooks): Promise<void> {
     const keep = new Set<string>();

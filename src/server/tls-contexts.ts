@@ -9,6 +9,7 @@ import { ConfigError } from '../config/errors.ts';
 import type { ServerPlan } from '../proxy/plan.ts';
 import type { ListenerRuntime } from '../proxy/runtime.ts';
 import { SniTable } from '../tls/sni-table.ts';
+import { recordFileCertificate } from './certificate-metrics.ts';
 import { contextOptions, tlsPolicyFromNginx, type TlsPolicy } from '../tls/tls-defaults.ts';
 import {
   certPairs,
@@ -67,6 +68,7 @@ function fileContext(server: ServerPlan, policy: TlsPolicy, resolvePath: (p: str
       }
     };
     certs.push(read(p.cert));
+    recordFileCertificate(certs[certs.length - 1] as Buffer);
     keys.push(read(p.key));
   }
   credentials.set(server, { cert: certs, key: keys });

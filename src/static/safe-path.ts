@@ -90,17 +90,31 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
     }
   };
 
+  const advance = (): void => {
+    ch = p < n ? bytes[p]! : 0;
+    p++;
+  };
+
   scan: while (p <= n) {
+    if (state < QUOTED) {
+      if (!isSpecial(ch)) {
+        out[u++] = ch;
+        state = USUAL;
+        advance();
+        continue;
+      }
+      if (ch === CH_PERCENT) {
+        quotedState = state;
+        state = QUOTED;
+        advance();
+        continue;
+      }
+    }
     switch (state) {
       case USUAL:
-        if (!isSpecial(ch)) {
-          out[u++] = ch;
-        } else if (ch === CH_SLASH) {
+        if (ch === CH_SLASH) {
           out[u++] = ch;
           state = SLASH;
-        } else if (ch === CH_PERCENT) {
-          quotedState = state;
-          state = QUOTED;
         } else if (ch === CH_QUESTION) {
           argsStart = p;
           break scan;
@@ -109,45 +123,31 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
         } else {
           out[u++] = ch;
         }
-        ch = p < n ? bytes[p]! : 0;
-        p++;
+        advance();
         break;
 
       case SLASH:
-        if (!isSpecial(ch)) {
-          out[u++] = ch;
-          state = USUAL;
-        } else if (ch === CH_SLASH) {
+        if (ch === CH_SLASH) {
           if (!mergeSlashes) out[u++] = ch;
         } else if (ch === CH_DOT) {
           out[u++] = ch;
           state = DOT;
-        } else if (ch === CH_PERCENT) {
-          quotedState = state;
-          state = QUOTED;
         } else if (ch === CH_QUESTION) {
           argsStart = p;
           break scan;
         } else {
           break scan;
         }
-        ch = p < n ? bytes[p]! : 0;
-        p++;
+        advance();
         break;
 
       case DOT:
-        if (!isSpecial(ch)) {
-          out[u++] = ch;
-          state = USUAL;
-        } else if (ch === CH_SLASH) {
+        if (ch === CH_SLASH) {
           u--;
           state = SLASH;
         } else if (ch === CH_DOT) {
           out[u++] = ch;
           state = DOT_DOT;
-        } else if (ch === CH_PERCENT) {
-          quotedState = state;
-          state = QUOTED;
         } else if (ch === CH_QUESTION) {
           u--;
           argsStart = p;
@@ -156,15 +156,11 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
           u--;
           break scan;
         }
-        ch = p < n ? bytes[p]! : 0;
-        p++;
+        advance();
         break;
 
       case DOT_DOT:
-        if (!isSpecial(ch)) {
-          out[u++] = ch;
-          state = USUAL;
-        } else if (ch === CH_SLASH || ch === CH_QUESTION || ch === CH_HASH) {
+        if (ch === CH_SLASH || ch === CH_QUESTION || ch === CH_HASH) {
           popSegment();
           if (ch === CH_QUESTION) {
             argsStart = p;
@@ -172,15 +168,11 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
           }
           if (ch === CH_HASH) break scan;
           state = SLASH;
-        } else if (ch === CH_PERCENT) {
-          quotedState = state;
-          state = QUOTED;
         } else {
           out[u++] = ch;
           state = USUAL;
         }
-        ch = p < n ? bytes[p]! : 0;
-        p++;
+        advance();
         break;
 
       case QUOTED: {
@@ -188,8 +180,7 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
         if (h < 0) throw invalidUri(target, 'malformed percent-escape');
         decoded = h;
         state = QUOTED_SECOND;
-        ch = p < n ? bytes[p]! : 0;
-        p++;
+        advance();
         break;
       }
 
@@ -201,8 +192,7 @@ export function normalizeUri(target: string, mergeSlashes = true): NormalizedUri
         if (ch === CH_PERCENT || ch === CH_HASH || ch === CH_QUESTION) {
           out[u++] = ch;
           state = USUAL;
-          ch = p < n ? bytes[p]! : 0;
-          p++;
+          advance();
         } else {
           state = quotedState;
         }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dial, peerKey, peerName, type TlsSessionCache } from './dial.ts';
 import type { PorticoError } from '../core/errors.ts';
 import type { PeerAddress } from './types.ts';
-import { closedPort, netOrigin, selfSignedCert, stalledListener, tempDir } from './test-helpers.ts';
+import { closedPort, listenLoopback, netOrigin, selfSignedCert, stalledListener, tempDir } from './test-helpers.ts';
 
 function dialP(peer: PeerAddress, connectMs: number, sessions: TlsSessionCache | null = null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -102,9 +102,7 @@ test('TLS: verified against the CA, sessions reused, unverifiable peer is connec
     s.on('error', () => {});
     s.end('secure');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenLoopback(server);
   const peer: PeerAddress = { kind: 'tcp', host: '127.0.0.1', port, tls: { rejectUnauthorized: true, ca: cert, servername: 'localhost' } };
   const sessions: TlsSessionCache = new Map();
 

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fastcgiCodec, trimStderr, type FastCgiRequest } from './fastcgi-codec.ts';
-import type { WireEvents, WireFailure } from './codec.ts';
-import type { HeaderList } from './types.ts';
+import type { WireEvents } from './codec.ts';
+import { sameAtEverySplit, recordInto, withoutSeenCount, type Outcome as CodecOutcome } from './codec-test-helpers.ts';
 import { RecordType } from '../protocols/fastcgi/record.ts';
 import { decodeNameValuePairs } from '../protocols/fastcgi/name-value.ts';
 
@@ -27,45 +27,15 @@ function endRequest(appStatus = 0, protocolStatus = 0): Buffer {
 const stdout = (s: string | Buffer): Buffer => record(RecordType.STDOUT, s);
 const stderr = (s: string): Buffer => record(RecordType.STDERR, s);
 
-interface Outcome {
-  head: { status: number; headers: HeaderList; reason: string } | null;
-  body: string;
-  end: boolean | null;
-  fail: { code: WireFailure; message: string } | null;
+interface Outcome extends CodecOutcome {
   stderr: string[];
-  after: number;
 }
 
 function run(input: Buffer[], request: Partial<FastCgiRequest> = {}, options: { eof?: boolean; maxHead?: number } = {}): Outcome {
   const out: Outcome = { head: null, body: '', end: null, fail: null, stderr: [], after: 0 };
-  let finished = false;
-  const events: WireEvents = {
-    head(status, headers, reason) {
-      if (finished || out.head) out.after++;
-      out.head = { status, headers, reason };
-    },
-    data(chunk) {
-      if (finished || !out.head) out.after++;
-      out.body += chunk.toString('latin1');
-      return true;
-    },
-    end(reusable) {
-      if (finished) out.after++;
-      finished = true;
-      out.end = reusable;
-    },
-    fail(code, message) {
-      if (finished) out.after++;
-      finished = true;
-      out.fail = { code, message };
-    },
-    upgrade() {
-      out.after++;
-    },
-  };
   const session = fastcgiCodec.begin(
     { params: [], keepConn: true, onStderr: (m) => out.stderr.push(m), ...request },
-    events,
+    recordInto(out),
     options.maxHead ?? 4096,
     false,
   );
@@ -76,20 +46,11 @@ function run(input: Buffer[], request: Partial<FastCgiRequest> = {}, options: { 
 
 /** The same bytes fed split at every offset, then byte by byte: the outcome must not change. */
 function everySplit(bytes: Buffer, request: Partial<FastCgiRequest> = {}, options: { eof?: boolean; maxHead?: number } = {}): Outcome {
-  const whole = run([bytes], request, options);
   const strip = (o: Outcome): Omit<Outcome, 'stderr'> & { stderr: string } => ({
-    ...o,
-    fail: o.fail && { code: o.fail.code, message: o.fail.message.replace(/\(\d+ seen\)/, '') },
+    ...withoutSeenCount(o),
     stderr: o.stderr.join('').replace(/[\s.]/g, ''),
   });
-  for (let i = 0; i <= bytes.length; i++) {
-    const split = run([bytes.subarray(0, i), bytes.subarray(i)], request, options);
-    assert.deepEqual(strip(split), strip(whole), `split at ${i}`);
-  }
-  const bytewise: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i++) bytewise.push(bytes.subarray(i, i + 1));
-  assert.deepEqual(strip(run(bytewise, request, options)), strip(whole), 'byte by byte');
-  return whole;
+  return sameAtEverySplit(bytes, (input) => run(input, request, options), strip);
 }
 
 test('the head is BEGIN_REQUEST (responder, KEEP_CONN as asked) and the params, in order', () => {

@@ -13,7 +13,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PorticoError } from '../core/errors.ts';
 import { createHttpTransport } from './http-transport.ts';
-import { closedPort, netOrigin, stalledListener, tempDir } from './test-helpers.ts';
+import { closedPort, listenLoopback, netOrigin, stalledListener, tempDir } from './test-helpers.ts';
 import type {
   Exchange,
   ExchangeOptions,
@@ -94,9 +94,7 @@ async function httpOrigin(handler: http.RequestListener): Promise<{ port: number
   const server = http.createServer({ keepAliveTimeout: 10_000 }, handler);
   let connections = 0;
   server.on('connection', () => connections++);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenLoopback(server);
   return {
     port,
     peer: { kind: 'tcp', host: '127.0.0.1', port },
@@ -433,9 +431,7 @@ test('read timeout before the head and between body reads; reset mid-body', asyn
 
 test('send timeout: a peer that stops reading the request body', async () => {
   const server = net.createServer({ pauseOnConnect: true }, () => {});
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenLoopback(server);
   const t = createHttpTransport(KA);
   const stream = new PassThrough();
   const chunk = Buffer.alloc(1024 * 1024);

@@ -1,12 +1,12 @@
 // HTTP/1.0 and 1.1 as a wire codec: writes the request line and headers exactly as the pipeline gave them, frames
-// a chunked request body, and reads the response with src/protocols/http1 (head parser, chunked decoder).
+// a chunked request body, and reads the response head with src/protocols/http1's parser (interim answers skipped,
+// 101 to an upgrade), the body with http1-response.ts.
 // Not the header policy (Host, Connection, hop-by-hop): the pipeline decides every header that is sent.
 
 import { Http1ResponseHeadParser, bodyFraming } from '../protocols/http1/response-head.ts';
 import type { Http1ResponseHead } from '../protocols/http1/response-head.ts';
-import { ChunkedDecoder } from '../protocols/http1/chunked-decoder.ts';
-import type { ChunkedDecodeErrorCode } from '../protocols/http1/chunked-decoder.ts';
 import type { WireCodec, WireEvents, WireSession } from './codec.ts';
+import { Http1Response } from './http1-response.ts';
 import type { HttpRequest } from './types.ts';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
@@ -18,12 +18,6 @@ export const http1Codec: WireCodec<HttpRequest> = {
   },
 };
 
-const S_HEAD = 0;
-const S_LENGTH = 1;
-const S_CHUNKED = 2;
-const S_CLOSE = 3;
-const S_DONE = 4;
-
 class Http1Session implements WireSession {
   readonly head: Buffer;
   readonly #events: WireEvents;
@@ -33,10 +27,7 @@ class Http1Session implements WireSession {
   readonly #chunkedRequest: boolean;
   #keepalive: boolean;
   #parser: Http1ResponseHeadParser;
-  #state = S_HEAD;
-  #remaining = 0;
-  #chunked: ChunkedDecoder | null = null;
-  #chunkedEnded = false;
+  readonly #response: Http1Response;
 
   constructor(request: HttpRequest, events: WireEvents, maxHead: number, upgrade: boolean) {
     this.#events = events;
@@ -44,6 +35,7 @@ class Http1Session implements WireSession {
     this.#upgrade = upgrade;
     this.#headMethod = request.method === 'HEAD';
     this.#parser = new Http1ResponseHeadParser({ maxSize: maxHead });
+    this.#response = new Http1Response(events, (chunk) => this.#parseHead(chunk));
     let text = `${request.method} ${request.target} HTTP/${request.version}\r\n`;
     let chunked = false;
     let keepalive = request.version === '1.1';
@@ -74,56 +66,11 @@ class Http1Session implements WireSession {
   }
 
   parse(chunk: Buffer): void {
-    let data = chunk;
-    if (this.#state === S_HEAD) {
-      data = this.#parseHead(chunk);
-      if (data.length === 0) return;
-    }
-    switch (this.#state) {
-      case S_LENGTH: {
-        const n = data.length;
-        const remaining = this.#remaining;
-        if (n < remaining) {
-          this.#remaining = remaining - n;
-          this.#events.data(data);
-          return;
-        }
-        this.#remaining = 0;
-        this.#state = S_DONE;
-        this.#events.data(n === remaining ? data : data.subarray(0, remaining));
-        this.#events.end(this.#keepalive && n === remaining);
-        return;
-      }
-      case S_CHUNKED: {
-        const consumed = this.#chunked!.push(data);
-        if (this.#chunkedEnded && this.#state === S_CHUNKED) {
-          this.#state = S_DONE;
-          this.#events.end(this.#keepalive && consumed === data.length);
-        }
-        return;
-      }
-      case S_CLOSE:
-        this.#events.data(data);
-        return;
-    }
+    this.#response.parse(chunk);
   }
 
   eof(): void {
-    switch (this.#state) {
-      case S_CLOSE:
-        this.#state = S_DONE;
-        this.#events.end(false);
-        return;
-      case S_HEAD:
-        this.#state = S_DONE;
-        this.#events.fail('reset-before-head', 'prematurely closed connection while reading response header');
-        return;
-      case S_LENGTH:
-      case S_CHUNKED:
-        this.#state = S_DONE;
-        this.#events.fail('reset-mid-body', 'prematurely closed connection while reading upstream');
-        return;
-    }
+    this.#response.eof();
   }
 
   /** Returns the body bytes that follow a complete final head in chunk; empty while the head is incomplete. */
@@ -133,7 +80,7 @@ class Http1Session implements WireSession {
       const r = this.#parser.push(input);
       if (r.state === 'more') return EMPTY;
       if (r.state === 'error') {
-        this.#state = S_DONE;
+        this.#response.stop();
         if (r.error.code === 'too-big-header') this.#events.fail('head-too-big', 'sent too big header');
         else this.#events.fail('invalid-head', `sent invalid header: ${r.error.message}`);
         return EMPTY;
@@ -141,7 +88,7 @@ class Http1Session implements WireSession {
       const head = r.head;
       const rest = r.bodyOffset === 0 ? input : input.subarray(r.bodyOffset);
       if (head.status === 101) {
-        this.#state = S_DONE;
+        this.#response.stop();
         if (this.#upgrade) this.#events.upgrade(101, head.headers, head.reason, rest);
         else this.#events.fail('invalid-head', 'sent "101 Switching Protocols" to a request without Upgrade');
         return EMPTY;
@@ -159,36 +106,7 @@ class Http1Session implements WireSession {
   #startBody(head: Http1ResponseHead, rest: Buffer): Buffer {
     if (!head.keepAlive) this.#keepalive = false;
     const framing = bodyFraming(head, this.#headMethod);
-    const events = this.#events;
-    if (framing === 'none' || (framing === 'length' && head.contentLength === 0)) {
-      this.#state = S_DONE;
-      events.head(head.status, head.headers, head.reason);
-      events.end(this.#keepalive && rest.length === 0);
-      return EMPTY;
-    }
-    if (framing === 'length') {
-      this.#state = S_LENGTH;
-      this.#remaining = head.contentLength!;
-    } else if (framing === 'chunked') {
-      this.#state = S_CHUNKED;
-      this.#chunked = new ChunkedDecoder({
-        data: (slice) => {
-          events.data(slice);
-        },
-        end: () => {
-          this.#chunkedEnded = true;
-        },
-        error: (_code: ChunkedDecodeErrorCode, message: string) => {
-          this.#state = S_DONE;
-          events.fail('invalid-body', `sent invalid chunked response: ${message}`);
-        },
-      });
-    } else {
-      this.#state = S_CLOSE;
-      this.#keepalive = false;
-    }
-    events.head(head.status, head.headers, head.reason);
-    return rest;
+    return this.#response.startBody(head.status, head.headers, head.reason, framing, head.contentLength, this.#keepalive, rest);
   }
 }
 

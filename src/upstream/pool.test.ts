@@ -3,38 +3,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionPool, type Connection } from './pool.ts';
 import { peerKey } from './dial.ts';
 import type { KeepaliveOptions, PeerAddress } from './types.ts';
+import { netOrigin, type NetOrigin } from './test-helpers.ts';
 
-interface Origin {
-  peer: PeerAddress;
-  sockets: net.Socket[];
-  close(): Promise<void>;
-}
-
-async function origin(): Promise<Origin> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => {});
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    peer: { kind: 'tcp', host: '127.0.0.1', port },
-    sockets,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
+/** A loopback origin that accepts connections and never answers. */
+const origin = (): Promise<NetOrigin> => netOrigin(() => {});
 
 function ka(over: Partial<KeepaliveOptions> = {}): KeepaliveOptions {
   return { max: 8, requests: 1000, timeMs: 3_600_000, timeoutMs: 60_000, ...over };

@@ -1,5 +1,6 @@
-// Loopback fixtures shared by the upstream tests: raw net origins, a port nobody listens on, a listener whose
-// accept queue is full (connects hang), a throwaway self-signed certificate. Not used outside tests.
+// Loopback fixtures shared by the upstream tests: listening on a free loopback port, raw net origins, a port nobody
+// listens on, a listener whose accept queue is full (connects hang), a throwaway self-signed certificate. Not used
+// outside tests.
 
 import * as net from 'node:net';
 import * as fs from 'node:fs';
@@ -17,6 +18,13 @@ export interface NetOrigin {
   close(): Promise<void>;
 }
 
+/** Starts server listening on a free port of 127.0.0.1; resolves to the port once it listens. */
+export async function listenLoopback(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
 /** A raw TCP origin on 127.0.0.1; the handler gets every accepted socket. */
 export async function netOrigin(handler: (socket: net.Socket) => void): Promise<NetOrigin> {
   const sockets: net.Socket[] = [];
@@ -25,9 +33,7 @@ export async function netOrigin(handler: (socket: net.Socket) => void): Promise<
     s.on('error', () => {});
     handler(s);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenLoopback(server);
   return {
     port,
     peer: { kind: 'tcp', host: '127.0.0.1', port },
@@ -43,9 +49,7 @@ export async function netOrigin(handler: (socket: net.Socket) => void): Promise<
 /** A loopback port that was free a moment ago: connecting to it is refused. */
 export async function closedPort(): Promise<number> {
   const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenLoopback(server);
   server.close();
   await once(server, 'close');
   return port;

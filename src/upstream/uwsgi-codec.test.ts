@@ -5,16 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uwsgiCodec, uwsgiRequest, type UwsgiRequest } from './uwsgi-codec.ts';
-import type { WireEvents, WireFailure } from './codec.ts';
-import type { HeaderList } from './types.ts';
-
-interface Outcome {
-  head: { status: number; headers: HeaderList; reason: string } | null;
-  body: string;
-  end: boolean | null;
-  fail: { code: WireFailure; message: string } | null;
-  after: number;
-}
+import type { WireEvents } from './codec.ts';
+import { sameAtEverySplit, recordInto, withoutSeenCount, type Outcome } from './codec-test-helpers.ts';
 
 function request(method = 'GET'): UwsgiRequest {
   const r = uwsgiRequest([['REQUEST_METHOD', method], ['PATH_INFO', '/']], { method });
@@ -24,48 +16,14 @@ function request(method = 'GET'): UwsgiRequest {
 
 function run(input: Buffer[], options: { method?: string; eof?: boolean; maxHead?: number } = {}): Outcome {
   const out: Outcome = { head: null, body: '', end: null, fail: null, after: 0 };
-  let finished = false;
-  const events: WireEvents = {
-    head(status, headers, reason) {
-      if (finished || out.head) out.after++;
-      out.head = { status, headers, reason };
-    },
-    data(chunk) {
-      if (finished || !out.head) out.after++;
-      out.body += chunk.toString('latin1');
-      return true;
-    },
-    end(reusable) {
-      if (finished) out.after++;
-      finished = true;
-      out.end = reusable;
-    },
-    fail(code, message) {
-      if (finished) out.after++;
-      finished = true;
-      out.fail = { code, message };
-    },
-    upgrade() {
-      out.after++;
-    },
-  };
-  const s = uwsgiCodec.begin(request(options.method), events, options.maxHead ?? 4096, false);
+  const s = uwsgiCodec.begin(request(options.method), recordInto(out), options.maxHead ?? 4096, false);
   for (const c of input) s.parse(c);
   if (options.eof) s.eof();
   return out;
 }
 
 function everySplit(text: string, options: { method?: string; eof?: boolean; maxHead?: number } = {}): Outcome {
-  const bytes = Buffer.from(text, 'latin1');
-  const whole = run([bytes], options);
-  const norm = (o: Outcome): Outcome => ({ ...o, fail: o.fail && { code: o.fail.code, message: o.fail.message.replace(/\(\d+ seen\)/, '') } });
-  for (let i = 0; i <= bytes.length; i++) {
-    assert.deepEqual(norm(run([bytes.subarray(0, i), bytes.subarray(i)], options)), norm(whole), `split at ${i}`);
-  }
-  const bytewise: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i++) bytewise.push(bytes.subarray(i, i + 1));
-  assert.deepEqual(norm(run(bytewise, options)), norm(whole), 'byte by byte');
-  return whole;
+  return sameAtEverySplit(Buffer.from(text, 'latin1'), (input) => run(input, options), withoutSeenCount);
 }
 
 test('the head is the uwsgi packet with both modifiers; the body goes raw; nothing after it', () => {

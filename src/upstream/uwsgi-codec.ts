@@ -6,12 +6,12 @@
 
 import { encodeUwsgiPacket, UWSGI_MAX_VARS_SIZE } from '../protocols/uwsgi/packet.ts';
 import type { NameValue } from '../protocols/name-value-input.ts';
-import { Http1ResponseHeadParser } from '../protocols/http1/response-head.ts';
+import { Http1ResponseHeadParser, bodyFraming } from '../protocols/http1/response-head.ts';
 import { CgiResponseHeadParser } from '../protocols/cgi/response-head.ts';
-import { ChunkedDecoder } from '../protocols/http1/chunked-decoder.ts';
 import { HeadError, type HeadPushResult } from '../protocols/http1/head-error.ts';
 import type { HeaderField } from '../protocols/http1/header-lines.ts';
 import type { WireCodec, WireEvents, WireSession } from './codec.ts';
+import { Http1Response } from './http1-response.ts';
 import type { HeaderList } from './types.ts';
 
 export interface UwsgiRequest {
@@ -42,13 +42,6 @@ export const uwsgiCodec: WireCodec<UwsgiRequest> = {
 
 const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
 
-const S_PROBE = 0;
-const S_HEAD = 1;
-const S_LENGTH = 2;
-const S_CHUNKED = 3;
-const S_CLOSE = 4;
-const S_DONE = 5;
-
 interface HeadFacts {
   status: number;
   reason: string;
@@ -62,17 +55,18 @@ class UwsgiSession implements WireSession {
   readonly #events: WireEvents;
   readonly #maxHead: number;
   readonly #headRequest: boolean;
-  #state = S_PROBE;
+  readonly #response: Http1Response;
+  /** The next bytes start a head whose kind (status line or CGI) is not known yet. */
+  #probing = true;
   #probe: Buffer = EMPTY;
   #push: ((chunk: Buffer) => HeadPushResult<HeadFacts>) | null = null;
-  #remaining = 0;
-  #chunked: ChunkedDecoder | null = null;
 
   constructor(request: UwsgiRequest, events: WireEvents, maxHead: number) {
     this.head = request.packet;
     this.#events = events;
     this.#maxHead = maxHead;
     this.#headRequest = request.headRequest;
+    this.#response = new Http1Response(events, (chunk) => this.#readHead(chunk));
   }
 
   frame(chunk: Buffer): Buffer {
@@ -84,49 +78,24 @@ class UwsgiSession implements WireSession {
   }
 
   parse(chunk: Buffer): void {
-    let data = chunk;
-    if (this.#state === S_PROBE) {
-      data = this.#probe.length === 0 ? chunk : Buffer.concat([this.#probe, chunk]);
-      if (!this.#choose(data)) {
-        this.#probe = data;
-        return;
-      }
-      this.#probe = EMPTY;
-    }
-    if (this.#state === S_HEAD) {
-      data = this.#parseHead(data);
-      if (data.length === 0) return;
-    }
-    switch (this.#state) {
-      case S_LENGTH: {
-        const n = data.length;
-        if (n < this.#remaining) {
-          this.#remaining -= n;
-          this.#events.data(data);
-          return;
-        }
-        const last = n === this.#remaining ? data : data.subarray(0, this.#remaining);
-        this.#remaining = 0;
-        this.#state = S_DONE;
-        this.#events.data(last);
-        this.#events.end(false);
-        return;
-      }
-      case S_CHUNKED:
-        this.#chunked!.push(data);
-        return;
-      case S_CLOSE:
-        this.#events.data(data);
-        return;
-    }
+    this.#response.parse(chunk);
   }
 
   eof(): void {
-    const state = this.#state;
-    this.#state = S_DONE;
-    if (state === S_CLOSE) this.#events.end(false);
-    else if (state === S_PROBE || state === S_HEAD) this.#events.fail('reset-before-head', 'prematurely closed connection while reading response header');
-    else if (state !== S_DONE) this.#events.fail('reset-mid-body', 'prematurely closed connection while reading upstream');
+    this.#response.eof();
+  }
+
+  #readHead(chunk: Buffer): Buffer {
+    let data = chunk;
+    if (this.#probing) {
+      data = this.#probe.length === 0 ? chunk : Buffer.concat([this.#probe, chunk]);
+      if (!this.#choose(data)) {
+        this.#probe = data;
+        return EMPTY;
+      }
+      this.#probe = EMPTY;
+    }
+    return this.#parseHead(data);
   }
 
   /** Picks the head parser once the first bytes tell a status line from a CGI head; false while undecided. */
@@ -149,7 +118,7 @@ class UwsgiSession implements WireSession {
         return { state: 'done', head: { status: h.status, reason: h.reason, headers: h.headers, ...facts }, bodyOffset: r.bodyOffset };
       };
     }
-    this.#state = S_HEAD;
+    this.#probing = false;
     return true;
   }
 
@@ -159,7 +128,7 @@ class UwsgiSession implements WireSession {
       const r = this.#push!(input);
       if (r.state === 'more') return EMPTY;
       if (r.state === 'error') {
-        this.#state = S_DONE;
+        this.#response.stop();
         if (r.error.code === 'too-big-header') this.#events.fail('head-too-big', `sent too big header: ${r.error.message}`);
         else this.#events.fail('invalid-head', `sent invalid header: ${r.error.message}`);
         return EMPTY;
@@ -167,7 +136,7 @@ class UwsgiSession implements WireSession {
       const head = r.head;
       const rest = r.bodyOffset === 0 ? input : input.subarray(r.bodyOffset);
       if (head.status < 200) {
-        this.#state = S_PROBE;
+        this.#probing = true;
         if (rest.length === 0) return EMPTY;
         if (!this.#choose(rest)) {
           this.#probe = rest;
@@ -181,52 +150,13 @@ class UwsgiSession implements WireSession {
   }
 
   #startBody(head: HeadFacts, rest: Buffer): Buffer {
-    const events = this.#events;
     const headers: HeaderList = [];
     for (const field of head.headers) {
       const name = field[0];
       if (name.length === 6 && name.toLowerCase() === 'status') continue;
       headers.push([name, field[1]]);
     }
-    const framing =
-      this.#headRequest || head.status === 204 || head.status === 304
-        ? 'none'
-        : head.chunked
-          ? 'chunked'
-          : head.contentLength !== null
-            ? 'length'
-            : 'close';
-    if (framing === 'none' || (framing === 'length' && head.contentLength === 0)) {
-      this.#state = S_DONE;
-      events.head(head.status, headers, head.reason);
-      events.end(false);
-      return EMPTY;
-    }
-    if (framing === 'length') {
-      this.#state = S_LENGTH;
-      this.#remaining = head.contentLength!;
-    } else if (framing === 'chunked') {
-      this.#state = S_CHUNKED;
-      this.#chunked = new ChunkedDecoder({
-        data: (slice) => {
-          events.data(slice);
-        },
-        end: () => {
-          if (this.#state !== S_CHUNKED) return;
-          this.#state = S_DONE;
-          events.end(false);
-        },
-        error: (_code, message) => {
-          if (this.#state !== S_CHUNKED) return;
-          this.#state = S_DONE;
-          events.fail('invalid-body', `sent invalid chunked response: ${message}`);
-        },
-      });
-    } else {
-      this.#state = S_CLOSE;
-    }
-    events.head(head.status, headers, head.reason);
-    return this.#state === S_DONE ? EMPTY : rest;
+    return this.#response.startBody(head.status, headers, head.reason, bodyFraming(head, this.#headRequest), head.contentLength, false, rest);
   }
 }
 

@@ -123,11 +123,7 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
 
   abort(): void {
     if (this.#done) return;
-    this.#done = true;
-    this.responseMs = performance.now() - this.#start;
-    this.#detachSource();
-    if (this.#dialing !== null) this.#dialing.destroy();
-    if (this.#conn !== null) this.#pool.destroy(this.#conn);
+    this.#close();
   }
 
   #connected(err: PorticoError | null, conn: Connection | null): void {
@@ -382,11 +378,16 @@ class WireExchange<R> implements Exchange, ConnectionOwner, WireEvents {
 
   #fail(err: PorticoError): void {
     if (this.#done) return;
+    this.#close();
+    this.#sink.onError(err);
+  }
+
+  /** Ends the exchange unfinished: the request body is let go, a dial in flight and the connection destroyed. */
+  #close(): void {
     this.#done = true;
     this.responseMs = performance.now() - this.#start;
     this.#detachSource();
     if (this.#dialing !== null) this.#dialing.destroy();
     if (this.#conn !== null) this.#pool.destroy(this.#conn);
-    this.#sink.onError(err);
   }
 }

@@ -85,15 +85,21 @@ function serial(): string {
   return b.toString('hex');
 }
 
+/** An unsigned certificate for key with a fresh serial, valid from an hour before now for seven days. */
+function newCertificate(key: forge.pki.rsa.PrivateKey, now: number): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(now - 3_600_000);
+  cert.validity.notAfter = new Date(now + 7 * 86_400_000);
+  return cert;
+}
+
 /** A throwaway CA and a localhost/127.0.0.1 certificate it signed, for Pebble's HTTPS listeners. */
 export function listenerCertificates(): { caPem: string; certPem: string; keyPem: string } {
   const now = Date.now();
   const caKey = rsaKey();
-  const ca = forge.pki.createCertificate();
-  ca.publicKey = forge.pki.setRsaPublicKey(caKey.n, caKey.e);
-  ca.serialNumber = serial();
-  ca.validity.notBefore = new Date(now - 3_600_000);
-  ca.validity.notAfter = new Date(now + 7 * 86_400_000);
+  const ca = newCertificate(caKey, now);
   const caName = [{ name: 'commonName', value: `portico test pebble listener CA ${serial().slice(0, 8)}` }];
   ca.setSubject(caName);
   ca.setIssuer(caName);
@@ -104,11 +110,7 @@ export function listenerCertificates(): { caPem: string; certPem: string; keyPem
   ]);
   ca.sign(caKey, forge.md.sha256.create());
   const leafKey = rsaKey();
-  const leaf = forge.pki.createCertificate();
-  leaf.publicKey = forge.pki.setRsaPublicKey(leafKey.n, leafKey.e);
-  leaf.serialNumber = serial();
-  leaf.validity.notBefore = new Date(now - 3_600_000);
-  leaf.validity.notAfter = new Date(now + 7 * 86_400_000);
+  const leaf = newCertificate(leafKey, now);
   leaf.setSubject([{ name: 'commonName', value: 'localhost' }]);
   leaf.setIssuer(caName);
   leaf.setExtensions([

@@ -3,12 +3,13 @@
 // By default a counting relay runs inside the test process: never block its event loop (execFileSync curl ...)
 // while a request to `address` is in flight, or both wait for each other.
 
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { registerCleanup, startDaemon, type Daemon } from './daemon.ts';
 import { cgiParams, type BackendRequestInit } from './cgi-params.ts';
 import { startCountingRelay, type CountingRelay } from './counting-relay.ts';
 import { fastcgiRequest, type FastcgiResponse } from './fastcgi-client.ts';
+import { fixtureHits } from './fixture-hits.ts';
 import { freePort } from './ports.ts';
 import { makeTempDir } from './tmp.ts';
 
@@ -232,12 +233,8 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpm> {
     request(uri, init = {}) {
       return fastcgiRequest(address, phpParams(docroot, uri, init), { body: init.body });
     },
-    cacheHits(key = 'default') {
-      try {
-        return Number.parseInt(readFileSync(join(fixtureTmp, `portico-hits-${key}`), 'utf8'), 10) || 0;
-      } catch {
-        return 0;
-      }
+    cacheHits(key) {
+      return fixtureHits(fixtureTmp, key);
     },
     output() {
       return daemon.output();

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { startDaemon, type Daemon } from './daemon.ts';
 import { cgiParams, type BackendRequestInit } from './cgi-params.ts';
 import { dependencyMissing, requireFile } from './debian.ts';
+import { fixtureHits } from './fixture-hits.ts';
 import { freePort } from './ports.ts';
 import { makeTempDir } from './tmp.ts';
 import { uwsgiRequest, type UwsgiResponse } from './uwsgi-client.ts';
@@ -138,12 +139,8 @@ export async function startUwsgi(options: UwsgiOptions): Promise<Uwsgi> {
     request(uri, init = {}) {
       return uwsgiRequest(address, uwsgiVars(uri, init), { body: init.body });
     },
-    cacheHits(key = 'default') {
-      try {
-        return Number.parseInt(readFileSync(join(fixtureTmp, `portico-hits-${key}`), 'utf8'), 10) || 0;
-      } catch {
-        return 0;
-      }
+    cacheHits(key) {
+      return fixtureHits(fixtureTmp, key);
     },
     output() {
       return daemon.output();

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPhpFpm, type PhpFpm } from '../helpers/php-fpm.ts';
 import { patternMd5 } from '../helpers/pattern.ts';
-import { request, type Reply } from './support/http.ts';
+import { postChunked, request, type Reply } from './support/http.ts';
+import { underLoad } from './support/load.ts';
 import { mainContext, REPO, startPortico, type Portico } from './support/portico.ts';
 import { waitFor } from './support/process.ts';
 
@@ -122,34 +123,6 @@ function multipart(boundary: string, fields: Record<string, string>, files: { fi
   return Buffer.concat(parts);
 }
 
-/** GET loops from `workers` clients (each request on a fresh connection) while `during` runs; answers by status. */
-async function underLoad(port: number, target: string, workers: number, during: () => Promise<void>): Promise<{ ok: number; errors: string[] }> {
-  let running = true;
-  let ok = 0;
-  const errors: string[] = [];
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      try {
-        const r = await request(port, target, { timeoutMs: 10_000 });
-        if (r.status === 200) ok++;
-        else errors.push(`${r.status} ${r.text.slice(0, 80)}`);
-      } catch (e) {
-        errors.push((e as Error).message);
-      }
-    }
-  });
-  let failure: unknown;
-  try {
-    await during();
-  } catch (e) {
-    failure = e;
-  }
-  running = false;
-  await Promise.all(loops);
-  if (failure !== undefined) throw failure;
-  return { ok, errors };
-}
-
 describe('fastcgi_pass to php-fpm', { timeout: 120_000 }, () => {
   let pools: Pools;
   let p: Portico;
@@ -222,30 +195,12 @@ describe('fastcgi_pass to php-fpm', { timeout: 120_000 }, () => {
     assert.equal(files[0]!.name, 'a.bin');
     assert.equal(files[0]!.size, 300_000);
 
-    const chunked = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: port.plain, path: '/upload.php', method: 'POST', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c));
-        res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
-      });
-      req.on('error', reject);
-      req.write(Buffer.alloc(1000, 1));
-      req.end(Buffer.alloc(500, 2));
-    });
+    const chunked = await postChunked(port.plain, '/upload.php', [Buffer.alloc(1000, 1), Buffer.alloc(500, 2)]);
     assert.equal(chunked.bytes, 1500);
     assert.equal(chunked.contentLength, '1500');
     assert.equal(chunked.transferEncoding, null, 'the body went de-chunked with its length');
 
-    const streamedChunked = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: port.plain, path: '/streamed/upload.php', method: 'POST', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c));
-        res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
-      });
-      req.on('error', reject);
-      req.write(Buffer.alloc(100_000, 1));
-      req.end(Buffer.alloc(500, 2));
-    });
+    const streamedChunked = await postChunked(port.plain, '/streamed/upload.php', [Buffer.alloc(100_000, 1), Buffer.alloc(500, 2)]);
     assert.equal(streamedChunked.bytes, 100_500, 'a chunked body is buffered to a length even with fastcgi_request_buffering off');
     assert.equal(streamedChunked.contentLength, '100500');
   });

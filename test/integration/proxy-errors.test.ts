@@ -160,35 +160,20 @@ describe('HTTP proxy: failing peers', { timeout: 60_000 }, () => {
   const peer = (port: number) => `127.0.0.1:${port}`;
 
   describe('each failure gives nginx\'s status and an error line naming the peer', () => {
-    it('connection refused: 502', T, async () => {
-      assert.equal((await get('/refused')).status, 502);
-      await assertLogged('connect() failed (111: Connection refused) while connecting to upstream', 'GET', '/refused', peer(x.refused[0]!));
-      await stillServing();
-    });
-
-    it('connection reset in the middle of the head: 502', T, async () => {
-      assert.equal((await get('/half')).status, 502);
-      await assertLogged('upstream prematurely closed connection while reading response header from upstream', 'GET', '/half', peer(x.half.port));
-      await stillServing();
-    });
-
-    it('invalid status line: 502 (nginx 1.22 falls back to HTTP/0.9 and relays the bytes; Portico refuses them)', T, async () => {
-      assert.equal((await get('/bad-status')).status, 502);
-      await assertLogged('upstream sent invalid header while reading response header from upstream', 'GET', '/bad-status', peer(x.badStatus.port));
-      await stillServing();
-    });
-
-    it('invalid header line: 502', T, async () => {
-      assert.equal((await get('/bad-header')).status, 502);
-      await assertLogged('upstream sent invalid header while reading response header from upstream', 'GET', '/bad-header', peer(x.badHeader.port));
-      await stillServing();
-    });
-
-    it('head larger than proxy_buffer_size: 502', T, async () => {
-      assert.equal((await get('/big-head')).status, 502);
-      await assertLogged('upstream sent too big header while reading response header from upstream', 'GET', '/big-head', peer(x.bigHead.port));
-      await stillServing();
-    });
+    const badGateways: { name: string; path: string; message: string; port: () => number }[] = [
+      { name: 'connection refused: 502', path: '/refused', message: 'connect() failed (111: Connection refused) while connecting to upstream', port: () => x.refused[0]! },
+      { name: 'connection reset in the middle of the head: 502', path: '/half', message: 'upstream prematurely closed connection while reading response header from upstream', port: () => x.half.port },
+      { name: 'invalid status line: 502 (nginx 1.22 falls back to HTTP/0.9 and relays the bytes; Portico refuses them)', path: '/bad-status', message: 'upstream sent invalid header while reading response header from upstream', port: () => x.badStatus.port },
+      { name: 'invalid header line: 502', path: '/bad-header', message: 'upstream sent invalid header while reading response header from upstream', port: () => x.badHeader.port },
+      { name: 'head larger than proxy_buffer_size: 502', path: '/big-head', message: 'upstream sent too big header while reading response header from upstream', port: () => x.bigHead.port },
+    ];
+    for (const b of badGateways) {
+      it(b.name, T, async () => {
+        assert.equal((await get(b.path)).status, 502);
+        await assertLogged(b.message, 'GET', b.path, peer(b.port()));
+        await stillServing();
+      });
+    }
 
     it('proxy_connect_timeout (a listener whose accept queue is full): 504 after the timeout', T, async () => {
       const started = Date.now();

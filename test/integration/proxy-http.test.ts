@@ -144,33 +144,19 @@ describe('HTTP reverse proxy', { timeout: 60_000 }, () => {
   });
 
   describe('proxy_pass and the URI sent', () => {
-    it('with a URI part, the location prefix is replaced and the args kept', T, async () => {
-      assert.equal((await echo('/a/x%20y?q=1')).url, '/echo/x%20y?q=1');
-    });
-
-    it('without a URI part, the request URI goes as the client sent it (not normalized, not decoded)', T, async () => {
-      assert.equal((await echo('/echo/%41b/../c?z=2')).url, '/echo/%41b/../c?z=2');
-    });
-
-    it('in a regex location without a URI part, the request URI goes as sent', T, async () => {
-      assert.equal((await echo('/echo/re/p%20q?z=3')).url, '/echo/re/p%20q?z=3');
-    });
-
-    it('with variables in the URI part (regex capture), that URI goes as evaluated, without the args', T, async () => {
-      assert.equal((await echo('/rx/p%41q?z=3')).url, '/echo/pAq');
-    });
-
-    it('after rewrite ... break, the rewritten URI replaces the proxy_pass URI part, escaped, with the args', T, async () => {
-      assert.equal((await echo('/rw/x%20y?z=4')).url, '/echo/rw-x%20y?z=4');
-    });
-
-    it('with variables and no URI part, the request URI goes as sent', T, async () => {
-      assert.equal((await echo('/echo/var/%41?z=5')).url, '/echo/var/%41?z=5');
-    });
-
-    it('with $uri in the URI part, the URI is the evaluated one', T, async () => {
-      assert.equal((await echo('/varu/x?z=6')).url, '/echo/v/varu/x');
-    });
+    for (const [name, target, sent] of [
+      ['with a URI part, the location prefix is replaced and the args kept', '/a/x%20y?q=1', '/echo/x%20y?q=1'],
+      ['without a URI part, the request URI goes as the client sent it (not normalized, not decoded)', '/echo/%41b/../c?z=2', '/echo/%41b/../c?z=2'],
+      ['in a regex location without a URI part, the request URI goes as sent', '/echo/re/p%20q?z=3', '/echo/re/p%20q?z=3'],
+      ['with variables in the URI part (regex capture), that URI goes as evaluated, without the args', '/rx/p%41q?z=3', '/echo/pAq'],
+      ['after rewrite ... break, the rewritten URI replaces the proxy_pass URI part, escaped, with the args', '/rw/x%20y?z=4', '/echo/rw-x%20y?z=4'],
+      ['with variables and no URI part, the request URI goes as sent', '/echo/var/%41?z=5', '/echo/var/%41?z=5'],
+      ['with $uri in the URI part, the URI is the evaluated one', '/varu/x?z=6', '/echo/v/varu/x'],
+    ] as const) {
+      it(name, T, async () => {
+        assert.equal((await echo(target)).url, sent);
+      });
+    }
 
     it('proxy_pass with variables that evaluate to an invalid URL answers 500, as nginx', T, async () => {
       const r = await get('/badvar/x');

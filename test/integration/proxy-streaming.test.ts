@@ -136,33 +136,26 @@ describe('HTTP proxy: streaming with bounded memory', { timeout: 90_000 }, () =>
     await origin?.stop();
   });
 
-  it('100 MB upload with proxy_request_buffering off: streamed to the peer as it arrives, intact, RSS bounded', { timeout: 30_000 }, async () => {
-    const size = 100 * MB;
-    const started = Date.now();
-    const { result, rss } = await withRss(p.pid, () => upload(p.port, '/streamed/up', size));
-    const got = sink.last() as Received;
-    process.stdout.write(`# upload 100 MB streamed: ${Date.now() - started} ms, Portico ${describeRss(rss)}\n`);
-    assert.equal(result.status, 200);
-    assert.equal(got.bytes, size);
-    assert.equal(got.md5, patternMd5(size));
-    assert.equal(got.contentLength, String(size));
-    assert.ok(got.firstByteAt < result.sentAt, 'the peer had bytes before the client finished sending');
-    assert.ok(rss.growthMb < RSS_LIMIT_MB, `Portico RSS grew ${rss.growthMb.toFixed(1)} MB`);
-  });
-
-  it('100 MB upload buffered (the default): spooled to a temp file, sent whole after the client finished, RSS bounded', { timeout: 30_000 }, async () => {
-    const size = 100 * MB;
-    const started = Date.now();
-    const { result, rss } = await withRss(p.pid, () => upload(p.port, '/buffered/up', size));
-    const got = sink.last() as Received;
-    process.stdout.write(`# upload 100 MB buffered: ${Date.now() - started} ms, Portico ${describeRss(rss)}\n`);
-    assert.equal(result.status, 200);
-    assert.equal(got.bytes, size);
-    assert.equal(got.md5, patternMd5(size));
-    assert.equal(got.contentLength, String(size));
-    assert.ok(got.firstByteAt >= result.sentAt, 'the peer got nothing before the whole body was read');
-    assert.ok(rss.growthMb < RSS_LIMIT_MB, `Portico RSS grew ${rss.growthMb.toFixed(1)} MB`);
-  });
+  for (const mode of ['streamed', 'buffered'] as const) {
+    const name =
+      mode === 'streamed'
+        ? '100 MB upload with proxy_request_buffering off: streamed to the peer as it arrives, intact, RSS bounded'
+        : '100 MB upload buffered (the default): spooled to a temp file, sent whole after the client finished, RSS bounded';
+    it(name, { timeout: 30_000 }, async () => {
+      const size = 100 * MB;
+      const started = Date.now();
+      const { result, rss } = await withRss(p.pid, () => upload(p.port, `/${mode}/up`, size));
+      const got = sink.last() as Received;
+      process.stdout.write(`# upload 100 MB ${mode}: ${Date.now() - started} ms, Portico ${describeRss(rss)}\n`);
+      assert.equal(result.status, 200);
+      assert.equal(got.bytes, size);
+      assert.equal(got.md5, patternMd5(size));
+      assert.equal(got.contentLength, String(size));
+      if (mode === 'streamed') assert.ok(got.firstByteAt < result.sentAt, 'the peer had bytes before the client finished sending');
+      else assert.ok(got.firstByteAt >= result.sentAt, 'the peer got nothing before the whole body was read');
+      assert.ok(rss.growthMb < RSS_LIMIT_MB, `Portico RSS grew ${rss.growthMb.toFixed(1)} MB`);
+    });
+  }
 
   it('200 MB download to a client that keeps pausing: every byte arrives, RSS growth under 64 MB (backpressure)', { timeout: 30_000 }, async () => {
     const size = 200 * MB;

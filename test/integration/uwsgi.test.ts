@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startUwsgi, type Uwsgi } from '../helpers/uwsgi.ts';
 import { patternMd5 } from '../helpers/pattern.ts';
-import { request, type Reply } from './support/http.ts';
+import { postChunked, request, type Reply } from './support/http.ts';
+import { underLoad } from './support/load.ts';
 import { waitFor } from './support/process.ts';
 import { mainContext, REPO, startPortico, type Portico } from './support/portico.ts';
 
@@ -70,33 +71,6 @@ function json(r: Reply): Record<string, unknown> {
 function masterOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-async function underLoad(port: number, target: string, workers: number, during: () => Promise<void>): Promise<{ ok: number; errors: string[] }> {
-  let running = true;
-  let ok = 0;
-  const errors: string[] = [];
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      try {
-        const r = await request(port, target, { timeoutMs: 10_000 });
-        if (r.status === 200) ok++;
-        else errors.push(`${r.status} ${r.text.slice(0, 80)}`);
-      } catch (e) {
-        errors.push((e as Error).message);
-      }
-    }
-  });
-  let failure: unknown;
-  try {
-    await during();
-  } catch (e) {
-    failure = e;
-  }
-  running = false;
-  await Promise.all(loops);
-  if (failure !== undefined) throw failure;
-  return { ok, errors };
 }
 
 describe('uwsgi_pass to uWSGI + Flask', { timeout: 120_000 }, () => {
@@ -166,16 +140,7 @@ describe('uwsgi_pass to uWSGI + Flask', { timeout: 120_000 }, () => {
     assert.deepEqual(m.files, [{ field: 'f', name: 'x.bin', type: 'application/octet-stream', size: 200_000, md5: createHash('md5').update(file).digest('hex') }]);
 
     for (const at of [port.unix, port.tcp]) {
-      const chunked = await new Promise<Record<string, unknown>>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: at, path: '/upload', method: 'POST', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c));
-          res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
-        });
-        req.on('error', reject);
-        req.write(Buffer.alloc(70_000, 1));
-        req.end(Buffer.alloc(30_000, 2));
-      });
+      const chunked = await postChunked(at, '/upload', [Buffer.alloc(70_000, 1), Buffer.alloc(30_000, 2)]);
       assert.equal(chunked.bytes, 100_000, 'a chunked body is buffered to a length, even with uwsgi_request_buffering off');
       assert.equal(chunked.contentLength, '100000');
     }

@@ -31,22 +31,15 @@ export function peekWeighted(ranges: Uint32Array, totalWeight: number, random: (
 }
 
 export function createRandom(tier: Tier, options: PolicyOptions): Policy {
-  const peers = tier.peers;
-  const ranges = buildRanges(peers);
-  return {
-    pick(ctx: PickContext, now: number): Peer | null {
-      const state = ctx.tried;
-      if (state.tries > 20 || peers.length < 2) return pickSmoothWeighted(peers, state, now);
-      for (;;) {
-        const peer = peers[peekWeighted(ranges, tier.totalWeight, options.random)]!;
-        if (!state.has(peer.id) && peer.usable(now)) return peer;
-        if (++state.tries > 20) return pickSmoothWeighted(peers, state, now);
-      }
-    },
-  };
+  return randomPolicy(tier, options, false);
 }
 
 export function createRandomTwo(tier: Tier, options: PolicyOptions): Policy {
+  return randomPolicy(tier, options, true);
+}
+
+/** two: keep drawing until two distinct usable peers, and take the one with fewer connections per weight. */
+function randomPolicy(tier: Tier, options: PolicyOptions, two: boolean): Policy {
   const peers = tier.peers;
   const ranges = buildRanges(peers);
   return {
@@ -57,6 +50,7 @@ export function createRandomTwo(tier: Tier, options: PolicyOptions): Policy {
       for (;;) {
         const peer = peers[peekWeighted(ranges, tier.totalWeight, options.random)]!;
         if (peer !== prev && !state.has(peer.id) && peer.usable(now)) {
+          if (!two) return peer;
           if (prev !== null) return peer.conns * prev.weight > prev.conns * peer.weight ? prev : peer;
           prev = peer;
         }

@@ -14,9 +14,9 @@
 //   and the Location starts with a single `/`.
 // - Header lines may end in CRLF or a bare LF, mixed freely; the head ends at the first empty line.
 
-import { DEFAULT_MAX_HEAD_SIZE, HeadError, MORE } from '../http1/head-error.ts';
-import type { HeadParserOptions, HeadPushResult } from '../http1/head-error.ts';
-import { HEAD_MORE, HEAD_TOO_BIG, HeadBuffer } from '../http1/head-buffer.ts';
+import { HeadError } from '../http1/head-error.ts';
+import type { HeadParserOptions } from '../http1/head-error.ts';
+import { HeadParser } from '../http1/head-parser.ts';
 import { parseFieldLines } from '../http1/header-lines.ts';
 import type { HeaderField } from '../http1/header-lines.ts';
 
@@ -33,45 +33,17 @@ export interface CgiResponseHead {
   hasStatus: boolean;
 }
 
-export class CgiResponseHeadParser {
-  #buffer: HeadBuffer | null;
-  readonly #maxSize: number;
-  #result: HeadPushResult<CgiResponseHead> | null = null;
-
+export class CgiResponseHeadParser extends HeadParser<CgiResponseHead> {
   constructor(options: HeadParserOptions = {}) {
-    this.#maxSize = options.maxSize ?? DEFAULT_MAX_HEAD_SIZE;
-    this.#buffer = new HeadBuffer(this.#maxSize);
+    super(options, parseCgiHead);
   }
+}
 
-  /**
-   * Feeds the next STDOUT bytes. On `done`, `chunk.subarray(bodyOffset)` is the start of the body.
-   * After `done` every further chunk is all body (bodyOffset 0); after `error` the error repeats.
-   */
-  push(chunk: Buffer): HeadPushResult<CgiResponseHead> {
-    const previous = this.#result;
-    if (previous !== null) {
-      return previous.state === 'done' ? { state: 'done', head: previous.head, bodyOffset: 0 } : previous;
-    }
-    const buffer = this.#buffer!;
-    const offset = buffer.push(chunk);
-    if (offset === HEAD_MORE) return MORE;
-    this.#buffer = null;
-    if (offset === HEAD_TOO_BIG) {
-      const size = buffer.size;
-      return this.#settle(new HeadError('too-big-header', `response head over ${this.#maxSize} bytes (${size} seen)`, size));
-    }
-    const head = buffer.head;
-    const headers: HeaderField[] = [];
-    const error = parseFieldLines(head, 0, headers);
-    if (error !== null) return this.#settle(error);
-    return this.#settle(interpret(headers, head.length), offset);
-  }
-
-  #settle(outcome: CgiResponseHead | HeadError, bodyOffset = 0): HeadPushResult<CgiResponseHead> {
-    this.#result =
-      outcome instanceof HeadError ? { state: 'error', error: outcome } : { state: 'done', head: outcome, bodyOffset };
-    return this.#result;
-  }
+function parseCgiHead(head: Buffer): CgiResponseHead | HeadError {
+  const headers: HeaderField[] = [];
+  const error = parseFieldLines(head, 0, headers);
+  if (error !== null) return error;
+  return interpret(headers, head.length);
 }
 
 function interpret(headers: HeaderField[], size: number): CgiResponseHead | HeadError {

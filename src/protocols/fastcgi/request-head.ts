@@ -82,17 +82,18 @@ export function encodeRequestHead(params: readonly NameValue[], options: Request
   let nextRecord = 0;
   let left = 0;
   let padding = 0;
+  const openRecord = (): void => {
+    out.fill(0, offset, offset + padding);
+    offset += padding;
+    left = records[nextRecord++]!;
+    padding = paddingLengthFor(left);
+    writeRecordHeader(out, offset, RecordType.PARAMS, requestId, left, padding);
+    offset += FCGI_HEADER_LENGTH;
+  };
   for (let i = 0; i < n; i++) {
     const size = lengths[3 * i + 2]!;
     if (size <= MAX) {
-      if (left === 0) {
-        out.fill(0, offset, offset + padding);
-        offset += padding;
-        left = records[nextRecord++]!;
-        padding = paddingLengthFor(left);
-        writeRecordHeader(out, offset, RecordType.PARAMS, requestId, left, padding);
-        offset += FCGI_HEADER_LENGTH;
-      }
+      if (left === 0) openRecord();
       offset = writeNameValuePair(out, offset, params[i]!, lengths[3 * i]!, lengths[3 * i + 1]!);
       left -= size;
       continue;
@@ -100,14 +101,7 @@ export function encodeRequestHead(params: readonly NameValue[], options: Request
     const pair = Buffer.allocUnsafe(size);
     writeNameValuePair(pair, 0, params[i]!, lengths[3 * i]!, lengths[3 * i + 1]!);
     for (let copied = 0; copied < size; ) {
-      if (left === 0) {
-        out.fill(0, offset, offset + padding);
-        offset += padding;
-        left = records[nextRecord++]!;
-        padding = paddingLengthFor(left);
-        writeRecordHeader(out, offset, RecordType.PARAMS, requestId, left, padding);
-        offset += FCGI_HEADER_LENGTH;
-      }
+      if (left === 0) openRecord();
       const take = Math.min(left, size - copied);
       pair.copy(out, offset, copied, copied + take);
       offset += take;

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { FastCgiResponseDecoder } from './response-decoder.ts';
 import type { FastCgiDecodeErrorCode } from './response-decoder.ts';
 import { RecordType } from './record.ts';
+import { cutAt } from '../test-helpers.ts';
 
 function record(type: number, content: Buffer | string, options: { requestId?: number; padding?: number } = {}): Buffer {
   const body = typeof content === 'string' ? Buffer.from(content) : content;
@@ -190,18 +191,6 @@ const piece = fc.record({
   padding: fc.integer({ min: 0, max: 255 }),
 });
 
-function cut(bytes: Buffer, points: number[]): Buffer[] {
-  const sorted = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of sorted) {
-    out.push(bytes.subarray(from, p));
-    from = p;
-  }
-  out.push(bytes.subarray(from));
-  return out;
-}
-
 test('random record sequences decode to their content under random splits', () => {
   fc.assert(
     fc.property(fc.array(piece, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), (pieces, points) => {
@@ -215,7 +204,7 @@ test('random record sequences decode to their content under random splits', () =
           .map((p): Event => [p.type === RecordType.STDOUT ? 'stdout' : 'stderr', Buffer.from(p.data).toString('latin1')]),
       );
       want.push(['end', 5, 0]);
-      assert.deepEqual(decode(cut(bytes, points)), want);
+      assert.deepEqual(decode(cutAt(bytes, points)), want);
     }),
     { numRuns: 300 },
   );
@@ -249,7 +238,7 @@ test('random truncations and mutations of a valid stream never throw', () => {
       (length, mutations, points) => {
         const bytes = Buffer.from(stream);
         for (const [at, value] of mutations) bytes[at] = value;
-        checkInvariants(cut(bytes.subarray(0, length), points));
+        checkInvariants(cutAt(bytes.subarray(0, length), points));
       },
     ),
     { numRuns: 500 },

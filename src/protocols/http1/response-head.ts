@@ -6,9 +6,9 @@
 // (100-999), then an optional space and reason phrase; a duplicate Content-Length or Transfer-Encoding
 // line, a Transfer-Encoding other than `chunked`, or both headers together is an invalid response.
 
-import { DEFAULT_MAX_HEAD_SIZE, HeadError, MORE } from './head-error.ts';
-import type { HeadParserOptions, HeadPushResult } from './head-error.ts';
-import { HEAD_MORE, HEAD_TOO_BIG, HeadBuffer } from './head-buffer.ts';
+import { HeadError } from './head-error.ts';
+import type { HeadParserOptions } from './head-error.ts';
+import { HeadParser } from './head-parser.ts';
 import { LINE_BARE_CR, lineEnd, nextLine, parseFieldLines } from './header-lines.ts';
 import type { HeaderField } from './header-lines.ts';
 
@@ -32,7 +32,7 @@ export interface Http1ResponseHead {
 export type BodyFraming = 'none' | 'chunked' | 'length' | 'close';
 
 /** How the body that follows the head is delimited. */
-export function bodyFraming(head: Http1ResponseHead, requestMethodWasHead: boolean): BodyFraming {
+export function bodyFraming(head: Pick<Http1ResponseHead, 'status' | 'chunked' | 'contentLength'>, requestMethodWasHead: boolean): BodyFraming {
   if (requestMethodWasHead || head.status < 200 || head.status === 204 || head.status === 304) return 'none';
   if (head.chunked) return 'chunked';
   if (head.contentLength !== null) return 'length';
@@ -41,40 +41,9 @@ export function bodyFraming(head: Http1ResponseHead, requestMethodWasHead: boole
 
 const HTTP_1_DOT = Buffer.from('HTTP/1.', 'latin1');
 
-export class Http1ResponseHeadParser {
-  #buffer: HeadBuffer | null;
-  readonly #maxSize: number;
-  #result: HeadPushResult<Http1ResponseHead> | null = null;
-
+export class Http1ResponseHeadParser extends HeadParser<Http1ResponseHead> {
   constructor(options: HeadParserOptions = {}) {
-    this.#maxSize = options.maxSize ?? DEFAULT_MAX_HEAD_SIZE;
-    this.#buffer = new HeadBuffer(this.#maxSize);
-  }
-
-  /**
-   * Feeds the next bytes from the peer. On `done`, `chunk.subarray(bodyOffset)` is the start of the
-   * body. After `done` every further chunk is all body (bodyOffset 0); after `error` the error repeats.
-   */
-  push(chunk: Buffer): HeadPushResult<Http1ResponseHead> {
-    const previous = this.#result;
-    if (previous !== null) {
-      return previous.state === 'done' ? { state: 'done', head: previous.head, bodyOffset: 0 } : previous;
-    }
-    const buffer = this.#buffer!;
-    const offset = buffer.push(chunk);
-    if (offset === HEAD_MORE) return MORE;
-    this.#buffer = null;
-    if (offset === HEAD_TOO_BIG) {
-      const size = buffer.size;
-      return this.#settle(new HeadError('too-big-header', `response head over ${this.#maxSize} bytes (${size} seen)`, size));
-    }
-    return this.#settle(parseHead(buffer.head), offset);
-  }
-
-  #settle(outcome: Http1ResponseHead | HeadError, bodyOffset = 0): HeadPushResult<Http1ResponseHead> {
-    this.#result =
-      outcome instanceof HeadError ? { state: 'error', error: outcome } : { state: 'done', head: outcome, bodyOffset };
-    return this.#result;
+    super(options, parseHead);
   }
 }
 

@@ -7,7 +7,7 @@ import type { CacheValidRule } from '../../cache/freshness.ts';
 import type { PurgeResponseType } from '../../cache/purge-response.ts';
 import { defineSlot, type Origin, type Slot } from '../../config/scope.ts';
 import type { Template } from '../../core/variables.ts';
-import type { UpstreamPrefix } from '../upstream/conf.ts';
+import { UPSTREAM_FAILURES, type UpstreamFailure, type UpstreamPrefix } from '../upstream/conf.ts';
 
 /** One `*_cache_path` line. The path is resolved against the prefix when the runtime is built. */
 export interface CachePathSpec {
@@ -25,32 +25,9 @@ export interface CachePathSpec {
   readonly origin: Origin;
 }
 
-export type StaleCondition =
-  | 'error'
-  | 'timeout'
-  | 'invalid_header'
-  | 'updating'
-  | 'http_500'
-  | 'http_502'
-  | 'http_503'
-  | 'http_504'
-  | 'http_403'
-  | 'http_404'
-  | 'http_429';
+export type StaleCondition = UpstreamFailure | 'updating';
 
-export const STALE_CONDITIONS: readonly StaleCondition[] = [
-  'error',
-  'timeout',
-  'invalid_header',
-  'updating',
-  'http_500',
-  'http_502',
-  'http_503',
-  'http_504',
-  'http_403',
-  'http_404',
-  'http_429',
-];
+export const STALE_CONDITIONS: readonly StaleCondition[] = [...UPSTREAM_FAILURES, 'updating'];
 
 /** nginx's ngx_http_upstream_cache_method_mask. */
 export const CACHE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'OPTIONS', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH'] as const;

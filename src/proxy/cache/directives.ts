@@ -9,7 +9,7 @@ import type { CacheValidRule } from '../../cache/freshness.ts';
 import { parseLevels } from '../../cache/key.ts';
 import { PURGE_RESPONSE_TYPES } from '../../cache/purge-response.ts';
 import type { DirectiveCall, DirectiveSpec } from '../../config/directives.ts';
-import { enumDirective, flagDirective, numberDirective, sizeDirective, templateArg, timeDirective } from '../../config/helpers.ts';
+import { enumDirective, flagDirective, keywordSet, numberDirective, sizeDirective, templateArg, timeDirective } from '../../config/helpers.ts';
 import type { Context } from '../../config/scope.ts';
 import { parseFlag, parseParam, parseSize, parseTime } from '../../config/values.ts';
 import { CONTENT } from '../content.ts';
@@ -273,16 +273,8 @@ function prefixDirectives(prefix: UpstreamPrefix): DirectiveSpec[] {
       contexts: HSL,
       args: [1, Infinity],
       handler(c) {
-        const set = new Set<StaleCondition>();
-        for (const a of c.args) {
-          if (a === 'off') {
-            if (c.args.length > 1) c.fail(`invalid value "off"`);
-            continue;
-          }
-          if (!(STALE_CONDITIONS as readonly string[]).includes(a)) c.fail(`invalid value "${a}"`);
-          set.add(a as StaleCondition);
-        }
-        c.scope.set(s.useStale, set);
+        const set = keywordSet(c, STALE_CONDITIONS);
+        c.scope.set(s.useStale, set === 'off' ? new Set<StaleCondition>() : set);
       },
     },
     flagDirective(`${prefix}_cache_background_update`, HSL, s.backgroundUpdate),

@@ -48,6 +48,7 @@ async function run(s: RequestSession, loc: CacheLocation, plan: UpstreamPlan<unk
   if (!loc.methods.has(s.method)) return runUpstream(s, plan);
   const zone = await loc.zone.get();
   if (!zone) return runUpstream(s, plan);
+  s.cacheZone = loc.zone.spec.name;
   if (s.res.destroyed) return;
   plan.resolve(s);
   const r: Request = {

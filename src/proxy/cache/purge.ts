@@ -12,6 +12,7 @@ import type { RequestSession } from '../session.ts';
 import { errorBody } from '../status-pages.ts';
 import type { UpstreamPrefix } from '../upstream/conf.ts';
 import type { UpstreamPlan } from '../upstream/engine.ts';
+import { cachePurged } from '../metrics/requests.ts';
 import { cacheSlots, type PurgeSetting } from './conf.ts';
 import { purgeAnswers, resolveZone, type CacheLocation, type PurgeAnswerConf } from './location.ts';
 import type { ZoneHandle } from './zones.ts';
@@ -105,6 +106,7 @@ function headerSafe(text: string): string {
 
 async function answerPurge(s: RequestSession, handle: ZoneHandle, zone: CacheZone, inv: Invalidation, answers: PurgeAnswerConf): Promise<void> {
   const key = label(inv);
+  cachePurged(zone.name);
   const settled = handle.committed(inv.kind === 'exact' ? inv.key : undefined);
   if (inv.kind !== 'exact' && (answers.backgroundQueue || zone.stats().keys > LARGE_PURGE_KEYS)) {
     const examined = zone.stats().keys;

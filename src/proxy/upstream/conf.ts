@@ -9,19 +9,14 @@ import type { PolicyName } from '../../balancer/policy.ts';
 
 export type UpstreamPrefix = 'proxy' | 'fastcgi' | 'uwsgi';
 
-export type NextUpstreamCondition =
-  | 'error'
-  | 'timeout'
-  | 'invalid_header'
-  | 'http_500'
-  | 'http_502'
-  | 'http_503'
-  | 'http_504'
-  | 'http_403'
-  | 'http_404'
-  | 'http_429'
-  | 'non_idempotent'
-  | 'updating';
+/** The failures *_next_upstream and *_cache_use_stale both name (nginx's next_upstream masks). */
+export const UPSTREAM_FAILURES = ['error', 'timeout', 'invalid_header', 'http_500', 'http_502', 'http_503', 'http_504', 'http_403', 'http_404', 'http_429'] as const;
+
+export type UpstreamFailure = (typeof UPSTREAM_FAILURES)[number];
+
+export type NextUpstreamCondition = UpstreamFailure | 'non_idempotent' | 'updating';
+
+export const NEXT_UPSTREAM_CONDITIONS: readonly NextUpstreamCondition[] = [...UPSTREAM_FAILURES, 'non_idempotent', 'updating'];
 
 export interface PassSpec {
   target: Template;

@@ -5,7 +5,7 @@
 
 import type { DirectiveCall, DirectiveSpec } from '../../config/directives.ts';
 import { newScope } from '../../config/directives.ts';
-import { flagDirective, noopDirective, numberDirective, sizeDirective, templateArg, timeDirective, timeValue } from '../../config/helpers.ts';
+import { flagDirective, keywordSet, noopDirective, numberDirective, sizeDirective, templateArg, timeDirective, timeValue } from '../../config/helpers.ts';
 import type { Context } from '../../config/scope.ts';
 import { parseParam } from '../../config/values.ts';
 import type { PeerSpec } from '../../balancer/peer.ts';
@@ -18,6 +18,7 @@ import {
   FASTCGI_KEEP_CONN,
   FASTCGI_SPLIT_PATH_INFO,
   GROUP,
+  NEXT_UPSTREAM_CONDITIONS,
   PROXY_HTTP_VERSION,
   PROXY_REDIRECT,
   PROXY_SSL_NAME,
@@ -30,27 +31,12 @@ import {
   UWSGI_MODIFIER1,
   UWSGI_MODIFIER2,
   type GroupSpec,
-  type NextUpstreamCondition,
   type UpstreamPrefix,
 } from './conf.ts';
 import { upstreamContent } from './content-factory.ts';
 
 const LOC: readonly Context[] = ['location', 'location-if'];
 const HSL: readonly Context[] = ['http', 'server', 'location'];
-const NEXT: readonly NextUpstreamCondition[] = [
-  'error',
-  'timeout',
-  'invalid_header',
-  'http_500',
-  'http_502',
-  'http_503',
-  'http_504',
-  'http_403',
-  'http_404',
-  'http_429',
-  'non_idempotent',
-  'updating',
-];
 
 function group(c: DirectiveCall): GroupSpec {
   return c.scope.own(GROUP) as GroupSpec;
@@ -199,15 +185,7 @@ function nextUpstreamDirective(prefix: UpstreamPrefix): DirectiveSpec {
     name: `${prefix}_next_upstream`,
     contexts: HSL,
     args: [1, Infinity],
-    handler(c) {
-      if (c.args.length === 1 && c.args[0] === 'off') return c.scope.set(slot, 'off');
-      const set = new Set<NextUpstreamCondition>();
-      for (const a of c.args) {
-        if (!NEXT.includes(a as NextUpstreamCondition)) c.fail(`invalid value "${a}"`);
-        set.add(a as NextUpstreamCondition);
-      }
-      c.scope.set(slot, set);
-    },
+    handler: (c) => c.scope.set(slot, keywordSet(c, NEXT_UPSTREAM_CONDITIONS)),
   };
 }
 

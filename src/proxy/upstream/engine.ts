@@ -13,6 +13,7 @@ import type { OutHeaders, RequestSession } from '../session.ts';
 import type { NextUpstreamCondition } from './conf.ts';
 import type { GroupRuntime } from './groups.ts';
 import { bufferBody, hasBody, streamBody } from './request-body.ts';
+import { upstreamTried } from '../metrics/requests.ts';
 
 export interface ProtocolAdapter<R> {
   readonly prefix: 'proxy' | 'fastcgi' | 'uwsgi';
@@ -148,8 +149,11 @@ export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>, run: Up
       run.tap?.abort();
       s.log(e.code === 'body-too-large' ? 'error' : 'info', e.message);
       if (e.code === 'body-too-large') s.finalize(413);
-      else if (e.code === 'body-timeout') s.finalize(408);
-      else s.finalize(400);
+      else if (e.code === 'body-timeout') {
+        s.status = 408;
+        s.done = true;
+        s.res.destroy();
+      } else s.finalize(400);
     },
   );
 }
@@ -236,6 +240,7 @@ class Attempts<R> {
     f.connectTime.push(ms(ex?.connectMs ?? -1));
     f.headerTime.push(ms(ex?.headerMs ?? -1));
     f.responseTime.push(ms(ex?.responseMs ?? -1));
+    upstreamTried(this.group.name, this.peer, status, ex?.responseMs ?? -1);
   }
 
   next(): void {

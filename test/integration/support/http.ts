@@ -1,5 +1,6 @@
 // Test support: HTTP/1.1 clients for integration tests: node:http requests without an agent (fresh connection
-// each), raw byte exchanges over net.Socket, and a parser for the responses those return.
+// each), a POST of pieces with no length (sent chunked) whose JSON answer is parsed, raw byte exchanges over
+// net.Socket, and a parser for the responses those return.
 // Not a full HTTP parser: it reads status, headers and Content-Length / chunked bodies of complete responses.
 
 import http from 'node:http';
@@ -33,6 +34,20 @@ export function request(port: number, target: string, opts: RequestOptions = {})
     req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error(`${opts.method ?? 'GET'} ${target}: timeout`)));
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/** POSTs each piece as its own write with no Content-Length, so node sends the body chunked; the answer parsed as JSON. */
+export function postChunked(port: number, target: string, pieces: readonly Buffer[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, method: 'POST', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+    });
+    req.on('error', reject);
+    for (let i = 0; i < pieces.length - 1; i++) req.write(pieces[i]);
+    req.end(pieces[pieces.length - 1]);
   });
 }
 

@@ -1,8 +1,10 @@
 // Test support: client load for failover tests: `clients` loops, each sending GETs one after another on its own
-// kept-alive connection until stop(), counting answers by status and every failure (transport error or timeout).
+// kept-alive connection until stop(), counting answers by status and every failure (transport error or timeout);
+// or GET loops on fresh connections for as long as a step of the test runs (underLoad).
 // Not a benchmark: no latency statistics, and a fixed request per loop.
 
 import http from 'node:http';
+import { request } from './http.ts';
 
 export interface LoadResult {
   /** Requests answered, by status. */
@@ -81,4 +83,32 @@ export async function inBatches<T>(n: number, concurrency: number, fn: (i: numbe
     }),
   );
   return out;
+}
+
+/** GET loops from `workers` clients (each request on a fresh connection) while `during` runs; answers by status. */
+export async function underLoad(port: number, target: string, workers: number, during: () => Promise<void>): Promise<{ ok: number; errors: string[] }> {
+  let running = true;
+  let ok = 0;
+  const errors: string[] = [];
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      try {
+        const r = await request(port, target, { timeoutMs: 10_000 });
+        if (r.status === 200) ok++;
+        else errors.push(`${r.status} ${r.text.slice(0, 80)}`);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+  });
+  let failure: unknown;
+  try {
+    await during();
+  } catch (e) {
+    failure = e;
+  }
+  running = false;
+  await Promise.all(loops);
+  if (failure !== undefined) throw failure;
+  return { ok, errors };
 }
