@@ -1,5 +1,6 @@
 // Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --only a,b, --results FILE,
-// --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the defaults of the load tools (run.ts).
+// --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the load settings
+// (measure.ts).
 
 export interface BenchOptions {
   readonly smoke: boolean;

@@ -142,7 +142,8 @@ function notes(run: ScenarioRun, c: ContenderRun): string {
   }
   if (s.errors > 0) parts.push(s.errorDetail);
   if (c.kind === 'portico') {
-    if (run.target.ratio !== undefined || run.target.growthMiB !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'}`);
+    if (run.target.ratio !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'} (${num(s.ratio?.median, 3)})`);
+    else if (run.target.growthMiB !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'}`);
     else parts.push(`target: ${run.target.text}`);
     if (s.peakRssMiB !== undefined && s.peakRssMiB > rssLimitMiB) parts.push(`peak RSS above ${rssLimitMiB} MiB`);
   }

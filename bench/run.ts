@@ -182,7 +182,13 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2), scenarioNames);
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2), scenarioNames);
+  } catch (err) {
+    process.stderr.write(`${message(err)}\n`);
+    return 2;
+  }
   if (options.help) {
     process.stdout.write(`${usage}\nscenarios: ${scenarioNames.join(', ')}\n`);
     return 0;

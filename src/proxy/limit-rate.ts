@@ -3,7 +3,8 @@
 // - (bytes sent - limit_rate_after)` may go now, at most 2m at a time, then a pause of `bytes * 1000 / rate` ms).
 // Producers keep their usual backpressure: write() returns false while the throttle holds data and 'drain' is
 // emitted when it has passed it all on; the response's own 'drain' only restarts the throttle. Timers, no polling.
-// Not a socket-level limiter: bytes are counted as the response hands them on, body bytes only.
+// Not a socket-level limiter: bytes are counted as the response hands them on (the head with the first body bytes
+// on HTTP/1, as nginx counts c->sent; HTTP/2 heads are not counted).
 
 import type { Session } from '../core/session.ts';
 import { defineVariableSetter } from '../core/variables.ts';
@@ -64,6 +65,7 @@ export class ResponseThrottle {
   private readonly emit: EmitFn;
   private readonly queue: { buf: Buffer; cb: Callback | undefined }[] = [];
   private sent = 0;
+  private headCounted = false;
   private timer: NodeJS.Timeout | undefined;
   private blocked = false;
   private owesDrain = false;
@@ -134,6 +136,13 @@ export class ResponseThrottle {
       if (limit <= 0) return this.arm(Math.floor((-limit * 1000) / this.rate + 1));
       limit = Math.min(limit, MAX_CHUNK);
       const before = this.sent;
+      if (!this.headCounted) {
+        this.headCounted = true;
+        const head = (this.res as { _header?: unknown })._header;
+        const bytes = typeof head === 'string' ? head.length : 0;
+        this.sent += bytes;
+        limit -= bytes;
+      }
       let ok = true;
       while (limit > 0 && this.queue.length > 0) {
         const head = this.queue[0];
