@@ -186,7 +186,7 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2), scenarioNames);
   } catch (err) {
-    process.stderr.write(`${message(err)}\n`);
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
   if (options.help) {

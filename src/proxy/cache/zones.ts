@@ -1,7 +1,7 @@
 // Cache zones at run time: one CacheZone per *_cache_path per runtime (kept in BuildContext.shared), opened on first
 // use and closed with the runtime, every zone publishing its purges through one shared Invalidator. A zone that
 // cannot be opened (directory not creatable) is reported to the error log and leaves its locations uncached;
-// opening is retried a minute later.
+// opening is retried a minute later. In a worker process the Invalidator is the one set by setProcessInvalidator.
 
 import { LocalInvalidator, type Invalidator } from '../../cache/invalidator.ts';
 import { CacheZone } from '../../cache/zone.ts';
@@ -23,10 +23,17 @@ export interface ZoneHandle {
 
 const RETRY_MS = 60_000;
 
+let processInvalidator: Invalidator | undefined;
+
+/** Worker processes install their cross-worker Invalidator here; every zone opened from then on publishes to it. */
+export function setProcessInvalidator(inv: Invalidator): void {
+  processInvalidator = inv;
+}
+
 export function sharedInvalidator(ctx: BuildContext): Invalidator {
   let inv = ctx.shared.get('cache:invalidator') as Invalidator | undefined;
   if (!inv) {
-    inv = new LocalInvalidator();
+    inv = processInvalidator ?? new LocalInvalidator();
     ctx.shared.set('cache:invalidator', inv);
   }
   return inv;
