@@ -7,7 +7,10 @@ import type { RequestSession } from './session.ts';
 
 export interface BuildContext {
   prefix: string;
+  /** Relative to the prefix (root, logs, cache paths). */
   resolvePath(p: string): string;
+  /** Relative to the directory of the main config file (certificates, includes), as nginx resolves them. */
+  resolveConfPath(p: string): string;
   /** Objects shared by every location of one runtime (upstream groups, cache zones), keyed by module. */
   shared: Map<string, unknown>;
   http: Scope | undefined;

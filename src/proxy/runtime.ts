@@ -2,7 +2,7 @@
 // address (with nginx's default-server rules), log files opened once and shared by path. A runtime is immutable;
 // a reload builds a new one and the listeners swap to it, while requests in flight keep the old.
 
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.ts';
 import type { Scope } from '../config/scope.ts';
 import { AccessLogFile, compileLogFormat, COMBINED, type AccessLogTarget, type LogFormat } from '../observability/access-log.ts';
@@ -103,6 +103,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
   const build: BuildContext = {
     prefix: opts.prefix,
     resolvePath,
+    resolveConfPath: (p) => (isAbsolute(p) ? p : resolve(dirname(opts.main.origin.file), p)),
     shared,
     http,
     onClose: (fn) => closers.push(fn),

@@ -7,10 +7,11 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { isPorticoError } from '../core/errors.ts';
 import { autoindex } from '../static/autoindex.ts';
-import { planFileResponse } from '../static/file-response.ts';
+import { fileBodyBytes, planFileResponse } from '../static/file-response.ts';
 import { MimeTypes, uriExtension } from '../static/mime.ts';
 import { openStaticPath } from '../static/open-file.ts';
 import { mapUriToPath, type DocumentBase } from '../static/safe-path.ts';
+import { smallFiles } from '../static/small-file-cache.ts';
 import { STATIC_ERROR_STATUS, type StaticErrorCode } from '../static/static-errors.ts';
 import { streamFile } from '../static/stream-file.ts';
 import type { LocationPlan } from './plan.ts';
@@ -137,13 +138,17 @@ async function serve(s: RequestSession): Promise<void> {
   if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
   const path = mapPath(s, s.uri);
   if (path === undefined) return s.finalize(404);
+  const cached = s.plan.disableSymlinks ? undefined : smallFiles.lookup(path);
   let opened;
-  try {
-    opened = await openStaticPath(path, { mode: s.plan.disableSymlinks ? 'on' : 'off' });
-  } catch (e) {
-    const status = statusOf(e);
-    if (status !== 404 || s.plan.logNotFound) s.log('error', `open() "${path}" failed (${(e as Error).message})`);
-    return s.finalize(status);
+  if (cached) opened = { kind: 'file', fd: -1, stats: cached.stats } as const;
+  else {
+    try {
+      opened = await openStaticPath(path, { mode: s.plan.disableSymlinks ? 'on' : 'off' });
+    } catch (e) {
+      const status = statusOf(e);
+      if (status !== 404 || s.plan.logNotFound) s.log('error', `open() "${path}" failed (${(e as Error).message})`);
+      return s.finalize(status);
+    }
   }
   if (opened.kind === 'directory') {
     const loc = s.uri + '/' + (s.args ? `?${s.args}` : '');
@@ -157,13 +162,19 @@ async function serve(s: RequestSession): Promise<void> {
     contentType: type,
   });
   if (plan.errorPage) {
-    close(opened.fd, () => undefined);
+    if (opened.fd >= 0) close(opened.fd, () => undefined);
     for (const [name, value] of plan.headers) s.res.setHeader(name, value);
     return s.finalize(plan.status);
   }
   const errorPageStatus = s.effectiveStatus(plan.status) !== plan.status;
   s.sendHead(plan.status, (errorPageStatus ? plan.headers.filter(([n]) => !/^(last-modified|accept-ranges)$/i.test(n)) : plan.headers) as OutHeaders);
   s.bodyBytesSent = s.method === 'HEAD' ? 0 : plan.contentLength;
+  if (cached) {
+    if (s.res.destroyed) s.bodyBytesSent = 0;
+    else if (plan.body.kind === 'none') s.res.end();
+    else s.res.end(fileBodyBytes(plan.body, cached.bytes));
+    return;
+  }
   const result = await streamFile(s.res, plan, opened.fd);
   s.bodyBytesSent = result.bytesSent;
   if (result.outcome === 'failed') s.log('error', `reading "${path}" failed: ${result.error?.message}`);

@@ -181,6 +181,16 @@ export class AcmeSetup implements AcmeContexts {
   register(server: Scope, id: string): void {
     this.ids.set(server, id);
   }
+
+  /** The certificate key a server was registered with (worker processes match the master's certificates by it). */
+  idOf(server: Scope): string | undefined {
+    return this.ids.get(server);
+  }
+
+  /** Every certificate key of the configuration. */
+  keys(): string[] {
+    return [...new Set(this.ids.values())];
+  }
 }
 
 export function validateAcme(main: Scope): { servers: [Scope, CertificateSpec][]; issuers: Map<string, IssuerSpec> } {

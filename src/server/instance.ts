@@ -1,16 +1,19 @@
 // A running Portico: loads and validates the configuration, builds the runtime, binds listeners, writes the pid
 // file once every listener is bound, and reacts to nginx's signals (TERM/INT fast stop, QUIT graceful stop,
-// HUP reload that keeps the old configuration when the new one is broken, USR1 log reopen).
+// HUP reload that keeps the old configuration when the new one is broken, USR1 log reopen). With
+// `worker_processes` above 1 the same class serves in each worker (startWorker: no pid file, no signals, no ACME
+// manager; certificates and orders come from the master, master.ts).
 
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Scope } from '../config/scope.ts';
 import type { ErrorLog, ErrorLogTarget } from '../observability/error-log.ts';
 import { buildRuntime, type HttpRuntime, type ListenerRuntime } from '../proxy/runtime.ts';
 import { loadConfig, type LoadedConfig } from './config-load.ts';
 import { ListenerSet } from './listeners.ts';
-import { DAEMON, PID_FILE, WORKER_SHUTDOWN_TIMEOUT } from './main-directives.ts';
-import { buildListenerTls } from './tls-contexts.ts';
+import { DAEMON, PID_FILE, WORKER_PROCESSES, WORKER_SHUTDOWN_TIMEOUT } from './main-directives.ts';
+import { buildListenerTls, type AcmeContexts } from './tls-contexts.ts';
 import { createAcme, placeholderAcme, type AcmeSetup } from './acme.ts';
 import type { ChallengeHooks } from './listeners.ts';
 import { ERROR_LOG } from '../observability/directives.ts';
@@ -32,6 +35,12 @@ export function resolveIn(prefix: string, p: string): string {
 
 export function pidPathOf(main: Scope, prefix: string): string {
   return resolveIn(prefix, main.get(PID_FILE) ?? DEFAULT_PID);
+}
+
+/** `worker_processes`: a number, or `auto` (the CPUs available); 1 when absent. */
+export function workerCount(main: Scope): number {
+  const v = main.get(WORKER_PROCESSES) ?? 1;
+  return v === 'auto' ? availableParallelism() : Math.max(1, v);
 }
 
 export function errorLogTarget(main: Scope, opts: InstanceOptions): ErrorLogTarget {
@@ -66,6 +75,8 @@ export class Instance {
   private log!: ErrorLog;
   private stopping = false;
   private acme: AcmeSetup | undefined;
+  private remote: { contexts: AcmeContexts; hooks: ChallengeHooks | undefined } | undefined;
+  private idleDrainMs = 0;
 
   constructor(opts: InstanceOptions) {
     this.opts = opts;
@@ -77,6 +88,18 @@ export class Instance {
 
   get daemon(): boolean {
     return this.loaded.main.get(DAEMON) ?? false;
+  }
+
+  get config(): LoadedConfig {
+    return this.loaded;
+  }
+
+  get workerProcesses(): number {
+    return workerCount(this.loaded.main);
+  }
+
+  get shutdownTimeoutMs(): number {
+    return this.graceMs();
   }
 
   private graceMs(): number {
@@ -91,12 +114,13 @@ export class Instance {
   }
 
   private tlsFor(lr: ListenerRuntime, loaded: LoadedConfig = this.loaded) {
-    const t = buildListenerTls(lr, (p) => resolveIn(dirname(loaded.confFile), p), this.acme);
+    const t = buildListenerTls(lr, (p) => resolveIn(dirname(loaded.confFile), p), this.acme ?? this.remote?.contexts);
     for (const w of t.warnings) this.log.log('warn', w);
     return t;
   }
 
   private hooks(): ChallengeHooks | undefined {
+    if (this.remote) return this.remote.hooks;
     const m = this.acme?.manager;
     if (!m) return undefined;
     return { httpChallenge: (path) => m.httpChallengeForPath(path), alpnContext: (name) => m.tlsAlpnChallengeContext(name) };
@@ -121,6 +145,22 @@ export class Instance {
     writeFileSync(this.pidPath, `${process.pid}\n`);
     this.log.log('notice', `start worker processes`);
     this.installSignals();
+  }
+
+  /** A worker process: binds the listeners (shared through the master) and leaves signals and the pid file to it. */
+  async startWorker(remote: { contexts: AcmeContexts; hooks: ChallengeHooks | undefined } | undefined): Promise<void> {
+    this.remote = remote;
+    this.idleDrainMs = 1000;
+    remote?.contexts.onChange(() => {
+      for (const l of this.listeners.all()) if (l.current.ssl) l.tls = this.tlsFor(l.current);
+    });
+    await this.listeners.apply(this.runtime, (lr) => this.tlsFor(lr), (m) => this.log.log('error', m), this.graceMs(), this.hooks());
+    this.log.log('notice', `worker process ${process.pid} started`);
+  }
+
+  /** The master takes over: the runtime built by load() (logs, health checks) is not used in this process. */
+  async discard(): Promise<void> {
+    await this.runtime.close();
   }
 
   private installSignals(): void {
@@ -166,7 +206,7 @@ export class Instance {
     if (this.stopping) return;
     this.stopping = true;
     this.log.log('notice', graceful ? 'gracefully shutting down' : 'exiting');
-    await this.listeners.closeAll(graceful, graceful ? this.graceMs() : 0);
+    await this.listeners.closeAll(graceful, graceful ? this.graceMs() : 0, this.idleDrainMs);
     if (this.pidPath) {
       try {
         unlinkSync(this.pidPath);

@@ -17,7 +17,8 @@ export type Call =
   | { readonly op: 'takeRequest'; readonly checks: readonly ReqCheck[] }
   | { readonly op: 'acquireConnections'; readonly checks: readonly ConnCheck[] }
   | { readonly op: 'releaseConnections'; readonly ticket: number }
-  | { readonly op: 'purge'; readonly invalidation: Invalidation };
+  | { readonly op: 'purge'; readonly invalidation: Invalidation }
+  | { readonly op: 'certificates' };
 
 export type WorkerMessage =
   | { readonly portico: 'ready' }

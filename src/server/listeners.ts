@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
-import type { Server as NetServer, Socket } from 'node:net';
+import { Server as NetServerClass, type Server as NetServer, type Socket } from 'node:net';
 import type { SecureContext, Server as TlsServer } from 'node:tls';
 import { createAlpnFrontServer, type ConnectionSink } from '../tls/alpn-front.ts';
 import { unlinkSync } from 'node:fs';
@@ -146,7 +146,7 @@ export class Listener {
         } catch {}
         bound.listen({ path: spec.unix, backlog: spec.backlog }, done);
       } else {
-        bound.listen({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.host === '::' ? spec.ipv6only : undefined, reusePort: spec.reuseport || undefined }, done);
+        bound.listen({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.host === '::' ? spec.ipv6only : undefined, reusePort: spec.reuseport || undefined, exclusive: spec.reuseport || undefined }, done);
       }
     });
   }
@@ -254,19 +254,27 @@ export class Listener {
     s.run(found.server, host ?? '');
   }
 
-  /** Graceful: stop accepting, let requests in flight finish, close idle keep-alive connections. */
-  close(graceful: boolean, timeoutMs = 0): Promise<void> {
+  /**
+   * Graceful: stop accepting, let requests in flight finish, close idle keep-alive connections. With idleDrainMs,
+   * idle connections stay open that long and every response meanwhile carries `Connection: close`, so a client
+   * reusing a connection does not race its closing (retiring workers on reload).
+   */
+  close(graceful: boolean, timeoutMs = 0, idleDrainMs = 0): Promise<void> {
     this.closing = true;
     this.front?.close();
     return new Promise((resolve) => {
       const timer = timeoutMs > 0 ? setTimeout(() => this.destroyAll(), timeoutMs) : undefined;
       timer?.unref();
-      this.server.close(() => {
+      const done = () => {
         if (timer) clearTimeout(timer);
         resolve();
-      });
+      };
+      const drain = graceful && idleDrainMs > 0 && !this.current.http2;
+      if (drain) NetServerClass.prototype.close.call(this.server, done);
+      else this.server.close(done);
       for (const s of this.sessions) s.close();
       if (!graceful) this.destroyAll();
+      else if (drain) setTimeout(() => (this.server as HttpServer).closeIdleConnections?.(), idleDrainMs);
       else (this.server as HttpServer).closeIdleConnections?.();
     });
   }
@@ -329,8 +337,8 @@ export class ListenerSet {
     }
   }
 
-  async closeAll(graceful: boolean, graceMs: number): Promise<void> {
-    await Promise.all([...this.listeners.values()].map((l) => l.close(graceful, graceMs)));
+  async closeAll(graceful: boolean, graceMs: number, idleDrainMs = 0): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.close(graceful, graceMs, idleDrainMs)));
     this.listeners.clear();
   }
 

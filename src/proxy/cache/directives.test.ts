@@ -45,7 +45,7 @@ function location(http: Scope): Scope {
 }
 
 function context(http: Scope): BuildContext {
-  return { prefix: '/srv', resolvePath: (p) => `/srv/${p}`, shared: new Map(), http, onClose() {}, log() {} };
+  return { prefix: '/srv', resolvePath: (p) => `/srv/${p}`, resolveConfPath: (p) => `/srv/conf/${p}`, shared: new Map(), http, onClose() {}, log() {} };
 }
 
 describe('*_cache_path', () => {

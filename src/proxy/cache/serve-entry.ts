@@ -1,6 +1,7 @@
 // Answers a request from a stored entry: the stored head through the location's header filter (hidden headers,
 // proxy_redirect), nginx's not_modified filter (304/412 for a 200 entry), a single byte range (206/416), HEAD, and
-// the body read from the entry file in chunks, each written only after the previous one drained.
+// the body from memory when the zone holds it, else read from the entry file in chunks, each written only after
+// the previous one drained.
 // Not the lookup or the freshness decision: the caller picked the entry and its $upstream_cache_status.
 
 import type { FileHandle } from 'node:fs/promises';
@@ -101,7 +102,15 @@ export async function serveEntry(s: RequestSession, found: ServableEntry, status
       s.done = true;
       return;
     }
-    await pump(s, found.body.handle, found.body.offset + start, length);
+    const body = found.body;
+    if (body.bytes) {
+      if (s.res.destroyed) return;
+      s.bodyBytesSent += length;
+      s.res.end(body.bytes.subarray(body.offset + start, body.offset + start + length));
+      s.done = true;
+      return;
+    }
+    await pump(s, body.handle, body.offset + start, length);
   } finally {
     await found.close();
   }

@@ -86,8 +86,8 @@ export class CacheTap implements ResponseTap {
       const freshness = revalidatedFreshness(stale.entry, headers, o.loc, Date.now());
       const lease = this.#lease;
       this.#lease = undefined;
-      void o.zone.revalidate(o.key, freshness, o.requestHeaders, lease);
-      this.#answerStale('REVALIDATED');
+      const answer = (): void => this.#answerStale('REVALIDATED');
+      void o.zone.revalidate(o.key, freshness, o.requestHeaders, lease).then(answer, answer);
       return false;
     }
     if (stale && (o.loc.useStale.has(`http_${status}` as StaleCondition) || (stale.entry.errorSec > 0 && this.#withinStaleError(stale.entry) && STALE_IF_ERROR_STATUSES.has(status)))) {

@@ -37,6 +37,14 @@ export interface ParsedProxyUrl {
   uri: string | undefined;
 }
 
+function readTrusted(path: string, scope: Scope): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`cannot load "proxy_ssl_trusted_certificate" "${path}": ${(e as Error).message}`, scope.origin.file, scope.origin.line);
+  }
+}
+
 export function parseProxyUrl(url: string): ParsedProxyUrl | undefined {
   const m = /^(https?):\/\/([^/?#]+)(\/[^#]*)?$/i.exec(url);
   if (!m) return undefined;
@@ -73,7 +81,6 @@ interface ProxyLocationConf {
   locationPrefix: string | undefined;
   redirects: RedirectRule[];
   tls: UpstreamTls | undefined;
-  sslName: Template | undefined;
 }
 
 const DEFAULT_HOST = compileTemplate('$proxy_host');
@@ -98,9 +105,16 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
   const trusted = scope.get(PROXY_SSL_TRUSTED_CERTIFICATE);
   const tlsBase: UpstreamTls = {
     rejectUnauthorized: verify,
-    ca: trusted ? readFileSync(ctx.resolvePath(trusted)) : undefined,
+    ca: trusted ? readTrusted(ctx.resolveConfPath(trusted), scope) : undefined,
     sessionReuse: scope.get(PROXY_SSL_SESSION_REUSE) ?? true,
   };
+  const sslNameConf = scope.get(PROXY_SSL_NAME);
+  if (sslNameConf && sslNameConf.constant === undefined) {
+    throw new ConfigError('"proxy_ssl_name" with variables is not supported by Portico', scope.origin.file, scope.origin.line);
+  }
+  const sendSni = scope.get(PROXY_SSL_SERVER_NAME) ?? false;
+  /** SNI and verified name: proxy_ssl_name (default: the proxy_pass host); no SNI unless it is sent or verified. */
+  const sslServername = (host: string): string | undefined => (sendSni || verify ? (sslNameConf?.constant ?? host) : undefined);
   const userParams = scope.get(slots.params) ?? [];
   const setNames = new Set(userParams.map((p) => p.name.toLowerCase()));
   const params: ParamSpec[] = [...userParams];
@@ -114,7 +128,6 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
     locationPrefix: match && (match.modifier === '' || match.modifier === '^~' || match.modifier === '=') ? match.pattern : undefined,
     redirects: scope.get(PROXY_REDIRECT) ?? [{ kind: 'default' }],
     tls: undefined,
-    sslName: scope.get(PROXY_SSL_SERVER_NAME) ? (scope.get(PROXY_SSL_NAME) ?? DEFAULT_HOST) : undefined,
   };
   const hidden = new Set(HIDDEN);
   for (const h of scope.get(slots.hideHeaders) ?? []) hidden.add(h);
@@ -123,9 +136,9 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
   const groupFor = (u: ParsedProxyUrl): GroupRuntime<HttpRequest> => {
     const spec = u.port === undefined ? groupSpecs(ctx).get(u.host) : undefined;
     const label = u.port === undefined || (u.scheme === 'http' && u.port === 80) || (u.scheme === 'https' && u.port === 443) ? u.host : `${u.host}:${u.port}`;
-    const tls = u.scheme === 'https' ? { ...tlsBase, servername: u.host } : undefined;
+    const tls = u.scheme === 'https' ? { ...tlsBase, servername: sslServername(u.host) } : undefined;
     const address = u.host.startsWith('unix:') ? u.host : `${u.host}:${u.port ?? (u.scheme === 'https' ? 443 : 80)}`;
-    return makeGroup<HttpRequest>(ctx, `proxy:${u.scheme}:${spec ? 'group:' + u.host : address}`, label, spec, spec ? undefined : implicitPeer(address), tls, (k) => createHttpTransport(k) as HttpTransport, 'http');
+    return makeGroup<HttpRequest>(ctx, `proxy:${u.scheme}:${spec ? 'group:' + u.host : address}${tls ? `:tls:${verify}:${tls.servername ?? ''}:${trusted ?? ''}` : ''}`, label, spec, spec ? undefined : implicitPeer(address), tls, (k) => createHttpTransport(k) as HttpTransport, 'http');
   };
   const fixed = url ? groupFor(url) : undefined;
 
