@@ -73,6 +73,7 @@ export function runRewrites(s: RequestSession, ops: readonly RewriteOp[], plan: 
       case 'break':
         return 'break';
       case 'return': {
+        s.sendContinue();
         const text = op.text?.evaluate(s);
         if (REDIRECTS.has(op.code) && text !== undefined) {
           s.finalize(op.code, absoluteLocation(s, text));

@@ -220,6 +220,17 @@ export class RequestSession implements Session {
     else this.res.destroy();
   }
 
+  /** `Expect: 100-continue` is answered only when the body is about to be read, as nginx does. */
+  sendContinue(): void {
+    if (this.continued || this.req.httpVersion !== '1.1') return;
+    const expect = this.req.headers.expect;
+    if (typeof expect !== 'string' || expect.toLowerCase() !== '100-continue') return;
+    this.continued = true;
+    (this.res as import('node:http').ServerResponse).writeContinue();
+  }
+
+  private continued = false;
+
   /** Internal redirect to a URI (error_page, try_files fallback, index): re-runs location selection. */
   internalRedirect(uri: string): void {
     if (++this.internalRedirects > MAX_INTERNAL_REDIRECTS) {

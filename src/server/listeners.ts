@@ -109,6 +109,7 @@ export class Listener {
     } else {
       this.server = createHttpServer(h1opts, handler);
     }
+    this.server.on('checkContinue', handler);
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const res = new ServerResponse(req);
       res.assignSocket(socket);

@@ -148,6 +148,7 @@ export function runUpstream<R>(s: RequestSession, plan: UpstreamPlan<R>, run: Up
     return s.finalize(500);
   }
   if (!plan.passRequestBody || !hasBody(s.req)) return void start(s, plan, group, null, null, undefined, run);
+  s.sendContinue();
   if (!plan.requestBuffering || s.upgradeSocket) {
     const sb = streamBody(s.req);
     if (sb.length !== null || !plan.adapter.lengthRequired || s.upgradeSocket) return void start(s, plan, group, sb, sb.length, undefined, run);
