@@ -104,7 +104,7 @@ export const NOTES: Record<string, string> = {
   acme_certificate: 'supported; identifiers default to server_name; key=ecdsa:256 (default) or rsa:2048',
   map: 'supported: exact, regex (~, ~*), hostnames, volatile, default',
   p2c_ewma: 'Portico extension: peak-EWMA latency, power of two choices',
-  worker_processes: 'accepted; one process until worker processes land',
+  worker_processes: 'supported: N or auto; 1 (default) is one process, above 1 a master and N workers (node:cluster)',
   proxy_buffering: 'accepted; responses always stream with backpressure',
   fastcgi_buffering: 'accepted; responses always stream with backpressure',
   uwsgi_buffering: 'accepted; responses always stream with backpressure',

@@ -11,9 +11,19 @@ export const MAX_LEVELS = 3;
 
 const HASH_RE = /^[0-9a-f]{32}$/;
 
-/** md5 hex of the key; strings are hashed as UTF-8, pass bytes to hash them as they are. */
+const RECENT_KEYS = 4096;
+const recentHashes = new Map<string, string>();
+
+/** md5 hex of the key; strings are hashed as UTF-8 (the last few thousand remembered), bytes as they are. */
 export function keyHash(key: string | Uint8Array): string {
-  return createHash('md5').update(key).digest('hex');
+  if (typeof key !== 'string') return createHash('md5').update(key).digest('hex');
+  let hash = recentHashes.get(key);
+  if (hash === undefined) {
+    hash = createHash('md5').update(key).digest('hex');
+    if (recentHashes.size >= RECENT_KEYS) recentHashes.clear();
+    recentHashes.set(key, hash);
+  }
+  return hash;
 }
 
 export function isKeyHash(name: string): boolean {

@@ -54,7 +54,8 @@ async function bodyOf(r: LookupResult): Promise<string> {
   assert.notEqual(r.state, 'miss');
   if (r.state === 'miss') return '';
   const buf = Buffer.alloc(r.body.length);
-  await r.body.handle.read(buf, 0, buf.length, r.body.offset);
+  if (r.body.bytes) r.body.bytes.copy(buf, 0, r.body.offset, r.body.offset + buf.length);
+  else await r.body.handle.read(buf, 0, buf.length, r.body.offset);
   await r.close();
   return buf.toString();
 }

@@ -9,6 +9,7 @@ import { mkdir, readdir, stat, statfs, unlink, type FileHandle } from 'node:fs/p
 import { dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { PorticoError } from '../core/errors.ts';
+import { HeldBodies } from './held-bodies.ts';
 import { DiscardingWriter, ZoneWriter, type CacheWriter, type WriteJob, type WriterHost } from './cache-writer.ts';
 import {
   ENTRY_FLAG_VARY_STUB,
@@ -107,13 +108,10 @@ export interface CachedEntry {
   readonly tags: readonly string[];
 }
 
-/** Where the body lies, for a zero-copy send: bytes [offset, offset + length) of the open file. */
-export interface EntryBody {
-  readonly handle: FileHandle;
-  readonly path: string;
-  readonly offset: number;
-  readonly length: number;
-}
+/** Where the body lies: bytes [offset, offset + length) of the open file, or of `bytes` for a body held in memory. */
+export type EntryBody =
+  | { readonly handle: FileHandle; readonly bytes?: undefined; readonly path: string; readonly offset: number; readonly length: number }
+  | { readonly handle?: undefined; readonly bytes: Buffer; readonly path: string; readonly offset: number; readonly length: number };
 
 export interface LookupMiss {
   readonly state: 'miss';
@@ -210,6 +208,8 @@ export class CacheZone implements InvalidationTarget {
   #writers = new Set<WriteJob>();
   #purges: PurgeRecord[] = [];
   #writerHost: WriterHost;
+  #heldBodies = new HeldBodies();
+  #paths = new Map<string, string>();
 
   /** Validates the options, creates the directories, and starts the loader and the manager. */
   static async open(options: CacheZoneOptions): Promise<CacheZone> {
@@ -467,16 +467,31 @@ export class CacheZone implements InvalidationTarget {
     }
 
     const path = this.#entryPath(target.hash);
-    const opened = await openEntry(path);
-    if (!opened.ok) {
-      await this.#unreadable(target.hash, path, opened);
+    const held = this.#heldBodies.get(target, path);
+    let e: StoredEntry;
+    let handle: FileHandle | undefined;
+    let bytes = held?.bytes;
+    if (held) e = held.entry;
+    else {
+      const opened = await openEntry(path);
+      if (!opened.ok) {
+        await this.#unreadable(target.hash, path, opened);
+        return { state: 'miss', hash: target.hash, store };
+      }
+      e = opened.entry;
+      handle = opened.handle;
+    }
+    if (e.key !== key || (e.flags & ENTRY_FLAG_VARY_STUB) !== 0 || (expected && !samePairs(e.variant, expected.values))) {
+      await handle?.close().catch(() => {});
       return { state: 'miss', hash: target.hash, store };
     }
-    const e = opened.entry;
-    const handle = opened.handle;
-    if (e.key !== key || (e.flags & ENTRY_FLAG_VARY_STUB) !== 0 || (expected && !samePairs(e.variant, expected.values))) {
-      await handle.close().catch(() => {});
-      return { state: 'miss', hash: target.hash, store };
+    if (handle) {
+      const node = target;
+      bytes = await this.#heldBodies.hold(node, e, handle, () => this.#index.peek(node.hash) === node);
+      if (bytes) {
+        await handle.close().catch(() => {});
+        handle = undefined;
+      }
     }
     target.validUntil = e.validUntil;
     target.updatingSec = e.updatingSec;
@@ -484,13 +499,14 @@ export class CacheZone implements InvalidationTarget {
 
     let closed: Promise<void> | undefined;
     const s = staleState(e.validUntil, e.updatingSec, e.errorSec, now);
+    const open = handle;
     const found = {
       hash: target.hash,
       entry: cachedEntry(e),
-      body: { handle, path, offset: e.bodyOffset, length: e.bodyLength },
+      body: open ? { handle: open, path, offset: e.bodyOffset, length: e.bodyLength } : { bytes: bytes!, path, offset: 0, length: e.bodyLength },
       staleUpdating: s.staleUpdating,
       staleError: s.staleError,
-      close: () => (closed ??= handle.close().catch(() => {})),
+      close: () => (closed ??= open ? open.close().catch(() => {}) : Promise.resolve()),
     };
     if (s.fresh) return { state: 'hit', ...found };
     const lease = this.#locks.tryAcquire(target.hash, lockAge);
@@ -940,7 +956,13 @@ export class CacheZone implements InvalidationTarget {
   }
 
   #entryPath(hash: string): string {
-    return entryPath(this.path, hash, this.levels);
+    let path = this.#paths.get(hash);
+    if (path === undefined) {
+      path = entryPath(this.path, hash, this.levels);
+      if (this.#paths.size >= 4096) this.#paths.clear();
+      this.#paths.set(hash, path);
+    }
+    return path;
   }
 
   #tempFileFor(hash: string, finalPath: string): string {

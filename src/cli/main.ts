@@ -1,7 +1,9 @@
 // bin/portico's entry: nginx's flags, -t/-T testing, -s signalling through the pid file, `daemon on;` detaching,
-// and the foreground server otherwise. Exit codes as nginx's: 0 on success, 1 on any failure.
+// and the foreground server otherwise (one process when worker_processes is 1, else a master and its workers).
+// Exit codes as nginx's: 0 on success, 1 on any failure.
 
 import { spawn } from 'node:child_process';
+import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +11,8 @@ import { ArgsError, parseArgs, USAGE, type CliArgs } from './args.ts';
 import { versionFull, versionLine } from './version.ts';
 import { Instance, pidPathOf, prepare, type InstanceOptions } from '../server/instance.ts';
 import { dumpConfig, loadConfig, resolveConfFile } from '../server/config-load.ts';
+import { Master } from '../server/master.ts';
+import { runWorker } from '../server/worker.ts';
 
 const INSTALL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SIGNAL_NAMES: Record<string, NodeJS.Signals> = { stop: 'SIGTERM', quit: 'SIGQUIT', reopen: 'SIGUSR1', reload: 'SIGHUP' };
@@ -86,6 +90,10 @@ async function detach(o: InstanceOptions, pidPath: string): Promise<number> {
 
 async function run(a: CliArgs): Promise<number> {
   const o = options(a);
+  if (cluster.isWorker) {
+    await runWorker(o);
+    return -1;
+  }
   const inst = new Instance(o);
   try {
     inst.load();
@@ -96,6 +104,16 @@ async function run(a: CliArgs): Promise<number> {
   if (inst.daemon && process.env.PORTICO_DAEMONIZED !== '1') {
     const pidPath = pidPathOf(loadConfig(o).main, o.prefix);
     return detach(o, pidPath);
+  }
+  if (inst.workerProcesses > 1) {
+    await inst.discard();
+    try {
+      await new Master(o).start();
+    } catch (e) {
+      say(`[emerg] ${(e as Error).message}`);
+      return 1;
+    }
+    return -1;
   }
   try {
     await inst.start();

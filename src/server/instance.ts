@@ -27,6 +27,8 @@ export interface InstanceOptions {
 }
 
 export const DEFAULT_PID = 'logs/portico.pid';
+/** A retiring worker lingers this long after closing its listeners, so a connection the master handed it meanwhile is refused back to the master (and given to another worker) rather than lost with the process. */
+const WORKER_EXIT_DELAY_MS = 250;
 export const DEFAULT_ERROR_LOG = 'logs/error.log';
 
 export function resolveIn(prefix: string, p: string): string {
@@ -207,6 +209,7 @@ export class Instance {
     this.stopping = true;
     this.log.log('notice', graceful ? 'gracefully shutting down' : 'exiting');
     await this.listeners.closeAll(graceful, graceful ? this.graceMs() : 0, this.idleDrainMs);
+    if (this.idleDrainMs > 0) await new Promise((r) => setTimeout(r, WORKER_EXIT_DELAY_MS));
     if (this.pidPath) {
       try {
         unlinkSync(this.pidPath);

@@ -222,3 +222,19 @@ function multipartRanges(
   const body: FileBody = headOnly ? NO_BODY : { kind: 'multipart', boundary, parts, trailer };
   return { status: 206, headers, body, contentLength: length, errorPage: false };
 }
+
+/** The bytes a plan's body sends when the whole file is in memory: a slice, or the multipart layout around slices. */
+export function fileBodyBytes(body: FileBody, file: Buffer): Buffer {
+  switch (body.kind) {
+    case 'none':
+      return Buffer.alloc(0);
+    case 'range':
+      return file.subarray(body.start, body.end + 1);
+    case 'multipart': {
+      const pieces: Buffer[] = [];
+      for (const part of body.parts) pieces.push(Buffer.from(part.header, 'latin1'), file.subarray(part.start, part.end + 1));
+      pieces.push(Buffer.from(body.trailer, 'latin1'));
+      return Buffer.concat(pieces);
+    }
+  }
+}

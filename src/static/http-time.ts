@@ -8,8 +8,15 @@ const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** "Tue, 05 Mar 2024 07:08:09 GMT" for a time in whole seconds since the epoch. */
 export function formatHttpTime(seconds: number): string {
-  return new Date(seconds * 1000).toUTCString();
+  if (seconds !== lastFormatted) {
+    lastText = new Date(seconds * 1000).toUTCString();
+    lastFormatted = seconds;
+  }
+  return lastText;
 }
+
+let lastFormatted = Number.NaN;
+let lastText = '';
 
 /** Seconds since the epoch, or INVALID_TIME. */
 export function parseHttpTime(value: string): number {

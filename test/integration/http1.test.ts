@@ -6,7 +6,8 @@
 // Not malformed input (bad-input.test.ts) and not TLS (tls-http2.test.ts).
 
 import assert from 'node:assert/strict';
-import { utimes } from 'node:fs/promises';
+import { stat, utimes, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { readIfExists, waitFor } from './support/process.ts';
 import { parseResponses, raw, request, type Reply } from './support/http.ts';
@@ -215,6 +216,28 @@ describe('HTTP/1.1', { timeout: 60_000 }, () => {
       assert.equal(json.headers['content-type'], 'application/json');
       const list = JSON.parse(json.text) as { name: string; type: string; size?: number }[];
       assert.deepEqual(list.map((e) => [e.name, e.type, e.size]), [['sub', 'directory', undefined], ['a.txt', 'file', 2], ['b.html', 'file', 3]]);
+    });
+
+    it('a file rewritten in place is served fresh on the next request, also once held in memory', { timeout: 15_000 }, async () => {
+      const path = p.path('html/changing.txt');
+      await writeFile(path, 'version-1\n');
+      assert.equal((await get('/changing.txt')).text, 'version-1\n');
+      await writeFile(path, 'version-2\n');
+      assert.equal((await get('/changing.txt')).text, 'version-2\n');
+      await sleep(2100);
+      for (let i = 0; i < 3; i++) assert.equal((await get('/changing.txt')).text, 'version-2\n');
+      const part = await get('/changing.txt', { range: 'bytes=0-6' });
+      assert.equal(part.status, 206);
+      assert.equal(part.text, 'version');
+      const multi = await get('/changing.txt', { range: 'bytes=0-0,8-8' });
+      assert.equal(multi.status, 206);
+      assert.match(multi.text, /Content-Range: bytes 0-0\/10\r\n\r\nv\r\n--\d+\r\nContent-Type: text\/plain\r\nContent-Range: bytes 8-8\/10\r\n\r\n2\r\n--\d+--\r\n$/);
+      await writeFile(path, 'version-3\n');
+      const r = await get('/changing.txt');
+      assert.equal(r.text, 'version-3\n');
+      const st = await stat(path);
+      assert.equal(r.headers['etag'], `"${Math.floor(st.mtimeMs / 1000).toString(16)}-a"`);
+      assert.equal((await get('/changing.txt', { 'if-none-match': r.headers['etag'] as string })).status, 304);
     });
   });
 
