@@ -1,7 +1,8 @@
 // The master process of `worker_processes N` (N > 1), a node:cluster primary: loads and validates the configuration,
 // writes the pid file once the first workers listen, runs the one ACME CertificateManager and sends certificates to
-// the workers, holds the limit_req / limit_conn zones and answers the workers' limit calls, relays purges between
-// workers, restarts a worker that dies, and turns nginx's signals into orders: HUP starts workers on the new
+// the workers (tls-alpn-01 challenge certificates too, while a validation is pending), holds the limit_req /
+// limit_conn zones and answers the workers' limit calls, relays purges between workers, gathers every worker's
+// metrics for a scrape, restarts a worker that dies, and turns nginx's signals into orders: HUP starts workers on the new
 // configuration and retires the old ones once the new ones listen (a broken configuration keeps the old workers),
 // QUIT graceful stop, TERM/INT fast stop, USR1 reopens logs everywhere. Workers start with Node's compile cache
 // (NODE_COMPILE_CACHE, default under the temporary directory) so a reload's new workers listen sooner. Not request handling (workers run Instance).
@@ -16,7 +17,8 @@ import { ErrorLog } from '../observability/error-log.ts';
 import { watchCertificates } from './certificate-metrics.ts';
 import { createAcme, type AcmeSetup } from './acme.ts';
 import { errorLogTarget, pidPathOf, prepare, resolveIn, workerCount, type InstanceOptions } from './instance.ts';
-import { isPorticoMessage, type Call, type CertificatePem, type MasterMessage, type WorkerMessage } from './ipc.ts';
+import type { ProcessSnapshot } from '../observability/cluster-metrics.ts';
+import { isPorticoMessage, type AlpnChallengePem, type Call, type CertificatePem, type MasterMessage, type WorkerMessage } from './ipc.ts';
 import { WORKER_SHUTDOWN_TIMEOUT } from './main-directives.ts';
 import type { LoadedConfig } from './config-load.ts';
 
@@ -35,8 +37,16 @@ interface PurgeFanOut {
   readonly timer: NodeJS.Timeout;
 }
 
+interface MetricsGather {
+  readonly reply: (snapshots: ProcessSnapshot[]) => void;
+  readonly waiting: Set<Worker>;
+  readonly snapshots: ProcessSnapshot[];
+  readonly timer: NodeJS.Timeout;
+}
+
 const READY_TIMEOUT_MS = 30_000;
 const PURGE_TIMEOUT_MS = 5_000;
+const METRICS_TIMEOUT_MS = 1_000;
 const RESPAWN_DELAY_MS = 1_000;
 const FAST_STOP_KILL_MS = 5_000;
 
@@ -53,6 +63,8 @@ export class Master {
   private nextTicket = 1;
   private readonly purges = new Map<number, PurgeFanOut>();
   private nextPurge = 1;
+  private readonly gathers = new Map<number, MetricsGather>();
+  private nextGather = 1;
   private acme: AcmeSetup | undefined;
   private pidPath: string | undefined;
   private stopping = false;
@@ -113,6 +125,11 @@ export class Master {
     if (!this.acme || !fresh) return;
     watchCertificates(this.acme.manager);
     this.acme.onChange(() => this.broadcast({ portico: 'certificates', certificates: this.certificates() }));
+    this.acme.manager.tlsAlpn01.onChange((name, pem) => this.broadcast({ portico: 'alpnChallenge', challenge: { name, ...pem } }));
+  }
+
+  private challenges(): AlpnChallengePem[] {
+    return this.acme?.manager.tlsAlpn01.pending() ?? [];
   }
 
   private certificates(): CertificatePem[] {
@@ -189,6 +206,13 @@ export class Master {
         if (p.waiting.size === 0) this.finishPurge(m.id);
         break;
       }
+      case 'collected': {
+        const g = this.gathers.get(m.id);
+        if (!g || !g.waiting.delete(w)) break;
+        g.snapshots.push(m.snapshot);
+        if (g.waiting.size === 0) this.finishGather(m.id);
+        break;
+      }
     }
   }
 
@@ -223,6 +247,10 @@ export class Master {
           return this.fanOutPurge(w, id, call);
         case 'certificates':
           return reply(this.certificates());
+        case 'challenges':
+          return reply(this.challenges());
+        case 'metrics':
+          return this.gatherMetrics(reply);
       }
     } catch (e) {
       this.send(w, { portico: 'reply', id, value: undefined, error: (e as Error).message });
@@ -246,6 +274,24 @@ export class Master {
     this.send(p.origin, { portico: 'reply', id: p.originId, value: p.count });
   }
 
+  /** Asks every connected worker for its metrics snapshot; answers with those that arrive within the timeout. */
+  private gatherMetrics(reply: (snapshots: ProcessSnapshot[]) => void): void {
+    const id = this.nextGather++;
+    const waiting = new Set([...this.workers.keys()].filter((w) => w.isConnected()));
+    if (waiting.size === 0) return reply([]);
+    const timer = setTimeout(() => this.finishGather(id), METRICS_TIMEOUT_MS);
+    this.gathers.set(id, { reply, waiting, snapshots: [], timer });
+    for (const w of waiting) this.send(w, { portico: 'collect', id });
+  }
+
+  private finishGather(id: number): void {
+    const g = this.gathers.get(id);
+    if (!g) return;
+    this.gathers.delete(id);
+    clearTimeout(g.timer);
+    g.reply(g.snapshots);
+  }
+
   private onExit(w: Worker, code: number | null, signal: string | null): void {
     const st = this.workers.get(w);
     this.workers.delete(w);
@@ -255,6 +301,7 @@ export class Master {
       limitStore().releaseConnections(t.ticket);
     }
     for (const [id, p] of this.purges) if (p.waiting.delete(w) && p.waiting.size === 0) this.finishPurge(id);
+    for (const [id, g] of this.gathers) if (g.waiting.delete(w) && g.waiting.size === 0) this.finishGather(id);
     const how = signal ? `exited on signal ${signalNumber(signal)}` : `exited with code ${code}`;
     const waiter = this.readyWaiters.get(w);
     if (waiter) {

@@ -1,16 +1,18 @@
-// One worker process of `worker_processes N` (a node:cluster worker): installs the IPC limit store and purge
-// fan-out, loads the configuration, takes its ACME certificates from the master, binds the listeners (shared through
+// One worker process of `worker_processes N` (a node:cluster worker): installs the IPC limit store, purge fan-out
+// and metrics gatherer (a scrape sums every worker), answers the master's metrics collection, loads the
+// configuration, takes its ACME certificates and tls-alpn-01 challenge certificates from the master, binds the listeners (shared through
 // the master), reports ready, and obeys the master's orders (graceful or fast stop, log reopen). A worker whose
 // master is gone stops gracefully. Not the master (master.ts) and not request handling (the Instance it runs).
 
 import { dirname } from 'node:path';
 import { setLimitStore } from '../access/limit-store.ts';
+import { localSnapshot, setMetricsGatherer, type ProcessSnapshot } from '../observability/cluster-metrics.ts';
 import { setProcessInvalidator } from '../proxy/cache/zones.ts';
 import { createAcme } from './acme.ts';
 import { Instance, resolveIn, type InstanceOptions } from './instance.ts';
 import { IpcInvalidator } from './ipc-invalidator.ts';
 import { IpcLimitStore } from './ipc-limit-store.ts';
-import { isPorticoMessage, MasterChannel, type CertificatePem, type MasterMessage } from './ipc.ts';
+import { isPorticoMessage, MasterChannel, type AlpnChallengePem, type CertificatePem, type MasterMessage } from './ipc.ts';
 import { WorkerCertificates } from './worker-acme.ts';
 
 export async function runWorker(opts: InstanceOptions): Promise<void> {
@@ -18,6 +20,7 @@ export async function runWorker(opts: InstanceOptions): Promise<void> {
   const invalidator = new IpcInvalidator(channel);
   setLimitStore(new IpcLimitStore(channel));
   setProcessInvalidator(invalidator);
+  setMetricsGatherer(() => channel.call({ op: 'metrics' }) as Promise<ProcessSnapshot[]>);
   let inst: Instance | undefined;
   let certificates: WorkerCertificates | undefined;
   process.on('message', (raw: unknown) => {
@@ -40,6 +43,12 @@ export async function runWorker(opts: InstanceOptions): Promise<void> {
         break;
       case 'certificates':
         certificates?.install(m.certificates);
+        break;
+      case 'alpnChallenge':
+        certificates?.challenge(m.challenge);
+        break;
+      case 'collect':
+        void localSnapshot().then((snapshot) => channel.send({ portico: 'collected', id: m.id, snapshot }));
         break;
     }
   });
@@ -65,6 +74,7 @@ export async function runWorker(opts: InstanceOptions): Promise<void> {
     if (setup) {
       certificates = new WorkerCertificates(setup);
       certificates.install((await channel.call({ op: 'certificates' })) as CertificatePem[]);
+      for (const c of (await channel.call({ op: 'challenges' })) as AlpnChallengePem[]) certificates.challenge(c);
     }
     await instance.startWorker(certificates ? { contexts: certificates, hooks: certificates.hooks() } : undefined);
   } catch (e) {

@@ -2,8 +2,9 @@
 // counted once across both workers, a purge in one worker seen by the other (and an entry cached by one served by
 // the other), a worker killed -9 replaced with the listener intact, 20 reloads under a bounded keep-alive load loop
 // with zero failed requests, a download in flight finishing on its retiring worker, a broken configuration on reload keeping the workers serving, -s reopen reopening the
-// access log in every worker, and -s quit stopping master and workers; ACME with two workers: one order (in the
-// master) over http-01 answered by the workers, and the issued certificate served by both. Loopback only.
+// access log in every worker, and -s quit stopping master and workers; prometheus_metrics and stub_status scraped
+// from either worker counting the requests of both; ACME with two workers: one order (in the master) over http-01
+// and over tls-alpn-01 answered by the workers, and the issued certificate served by both. Loopback only.
 // Not the single-process signal handling (cli.test.ts) nor the limit arithmetic against nginx (limits.test.ts).
 
 import assert from 'node:assert/strict';
@@ -263,6 +264,73 @@ http {
   });
 });
 
+function requestsTotal(text: string): number {
+  const m = /^portico_http_requests_total (\d+)$/m.exec(text);
+  assert.ok(m, `no portico_http_requests_total in:\n${text.slice(0, 2000)}`);
+  return Number(m[1]);
+}
+
+function serverResponses(text: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/^portico_server_requests_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}
+
+describe('worker_processes 2: prometheus_metrics and stub_status sum every worker', { timeout: 60_000 }, () => {
+  let p: Portico;
+
+  before(async () => {
+    p = await startPortico({
+      config: ({ ports }) => `worker_processes 2;
+${mainContext()}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:${ports[0]};
+        add_header X-Pid $pid always;
+        location = /pid { return 200 "$pid"; }
+        location = /metrics { prometheus_metrics; }
+        location = /status { stub_status; }
+    }
+}
+`,
+    });
+  });
+  after(async () => {
+    await p?.dispose();
+  });
+
+  it('after N requests over both workers, a scrape from either worker counts N (plus itself)', T, async () => {
+    const N = 12;
+    const pids = new Set<string>();
+    for (let i = 0; i < N; i++) {
+      const a = await get(p.port, '/pid');
+      assert.equal(a.status, 200);
+      pids.add(a.body);
+    }
+    assert.equal(pids.size, 2, 'both workers answered');
+    const scrapers = new Set<string>();
+    for (let i = 1; i <= 6; i++) {
+      if (i % 2 === 1) {
+        const metrics = await get(p.port, '/metrics');
+        assert.equal(metrics.status, 200);
+        scrapers.add(metrics.pid);
+        assert.equal(requestsTotal(metrics.body), N + i, `scrape ${i} by ${metrics.pid}: every request of both workers, this one included`);
+        if (i === 1) assert.equal(serverResponses(metrics.body), N, 'the responses of both workers');
+      } else {
+        const status = await get(p.port, '/status');
+        assert.equal(status.status, 200);
+        scrapers.add(status.pid);
+        const m = /^ (\d+) (\d+) (\d+) $/m.exec(status.body);
+        assert.ok(m, status.body);
+        assert.equal(Number(m[3]), N + i, `stub_status ${i} by ${status.pid}: requests of both workers`);
+        assert.equal(Number(m[1]), N + i, `stub_status ${i} by ${status.pid}: accepts of both workers`);
+      }
+    }
+    assert.equal(scrapers.size, 2, 'both workers answered scrapes');
+  });
+});
+
 function tlsGet(port: number, servername: string, ca: string): Promise<{ body: string; fingerprint: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, path: '/', servername, ca, agent: false, timeout: 10_000 }, (res) => {
@@ -336,6 +404,71 @@ http {
     );
     const answers = [];
     for (let i = 0; i < 6; i++) answers.push(await tlsGet(p.port, 'site.test.example', root));
+    assert.equal(new Set(answers.map((a) => a.body)).size, 2, 'two workers answered');
+    assert.equal(new Set(answers.map((a) => a.fingerprint)).size, 1, 'one certificate');
+    assert.equal((p.errorLog().match(/obtaining certificate/g) ?? []).length, 1, 'one order');
+  });
+});
+
+describe('worker_processes 2 with ACME (tls-alpn-01, Pebble)', { timeout: 90_000 }, () => {
+  let pebble: Pebble;
+  let p: Portico;
+
+  before(async () => {
+    pebble = await startPebble();
+    p = await startPortico({
+      files: { 'conf/pebble-ca.pem': pebble.listenerCaPem },
+      config: ({ ports }) => `worker_processes 2;
+${mainContext()}
+http {
+    access_log off;
+    acme_issuer pebble {
+        uri ${pebble.directoryUrl};
+        contact ops@test.example;
+        accept_terms_of_service;
+        challenge tls-alpn-01;
+        ssl_trusted_certificate pebble-ca.pem;
+        state_path acme-state;
+    }
+    server {
+        listen 127.0.0.1:${ports[0]};
+        server_name site.test.example;
+        location / { return 301 https://$host$request_uri; }
+    }
+    server {
+        listen 127.0.0.1:${pebble.tlsPort} ssl;
+        server_name site.test.example;
+        acme_certificate pebble;
+        ssl_certificate $acme_certificate;
+        ssl_certificate_key $acme_certificate_key;
+        location / { return 200 "$pid"; }
+    }
+}
+`,
+    });
+  });
+  after(async () => {
+    await p?.dispose();
+    await pebble?.stop();
+  });
+
+  it('the master orders once, a worker answers the validation; both workers serve the certificate', { timeout: 60_000 }, async () => {
+    const root = await pebble.rootPem();
+    await waitFor(
+      'the issued certificate',
+      async () => {
+        try {
+          await tlsGet(pebble.tlsPort, 'site.test.example', root);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      45_000,
+      () => p.errorLog().split('\n').filter((l) => !l.includes('SSL handshake failed')).slice(-30).join('\n'),
+    );
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await tlsGet(pebble.tlsPort, 'site.test.example', root));
     assert.equal(new Set(answers.map((a) => a.body)).size, 2, 'two workers answered');
     assert.equal(new Set(answers.map((a) => a.fingerprint)).size, 1, 'one certificate');
     assert.equal((p.errorLog().match(/obtaining certificate/g) ?? []).length, 1, 'one order');

@@ -1,8 +1,10 @@
 // The prometheus_metrics content handler: GET and HEAD answer the exposition text (observability/prometheus.ts),
-// other methods 405. Building it registers the runtime's live gauges: the health of every upstream group's peers
-// in use and the size of every cache zone, read at each scrape. Not the counters (observability/metrics.ts).
+// other methods 405; with worker processes the families of every worker, aggregated. Building it registers the
+// runtime's live gauges: the health of every upstream group's peers in use and the size of every cache zone, read
+// at each scrape. Not the counters (observability/metrics.ts).
 
 import { PeerGroup } from '../../balancer/group.ts';
+import { clustered, gatherSnapshots } from '../../observability/cluster-metrics.ts';
 import { clearLiveGauges, setLiveGauges, type LiveGauges } from '../../observability/metrics.ts';
 import { exposition, processMetrics, PROMETHEUS_CONTENT_TYPE } from '../../observability/prometheus.ts';
 import { CACHE_PATHS } from '../cache/conf.ts';
@@ -44,7 +46,7 @@ export const prometheusContent: ContentFactory = {
     processMetrics();
     return (s) => {
       if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
-      exposition().then(
+      (clustered() ? gatherSnapshots().then((all) => exposition(all.map((x) => x.families))) : exposition()).then(
         (text) => {
           if (!s.res.destroyed) s.respond(200, [], text, PROMETHEUS_CONTENT_TYPE);
         },
