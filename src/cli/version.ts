@@ -8,7 +8,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 export const VERSION = pkg.version;
 
 /** nginx's optional http modules Portico implements, by their --with names. */
-const WITH = ['--with-http_ssl_module', '--with-http_v2_module'];
+const WITH = ['--with-http_ssl_module', '--with-http_v2_module', '--with-http_realip_module', '--with-http_stub_status_module'];
 
 /** nginx's http modules built by default, by their --without names. */
 const DEFAULT_MODULES = [
@@ -19,7 +19,10 @@ const DEFAULT_MODULES = [
 ];
 
 /** The default modules Portico implements; every other one is listed as --without. */
-const IMPLEMENTED = new Set(['access', 'autoindex', 'rewrite']);
+const IMPLEMENTED = new Set([
+  'access', 'autoindex', 'rewrite', 'map', 'proxy', 'fastcgi', 'uwsgi', 'limit_conn', 'limit_req', 'upstream_hash',
+  'upstream_ip_hash', 'upstream_least_conn', 'upstream_random', 'upstream_keepalive',
+]);
 
 export function versionLine(): string {
   return `portico version: portico/${VERSION} (nginx/1.22.1 compatible)`;
