@@ -43,9 +43,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export function runLoad(scenario: Scenario, contender: Contender, durationS: number, scratchDir: string): Promise<LoadResult> {
   const { port } = contender;
   if (scenario.load === 'h2load') {
+    const smoke = durationS <= 1;
     return runH2load(`https://127.0.0.1:${port}${scenario.path}`, {
       durationS,
-      clients: load.connections,
+      requests: smoke ? 400 : undefined,
+      clients: smoke ? 8 : load.connections,
       streams: load.h2Streams,
       threads: load.threads,
       tls13Cipher: load.tls13Cipher,

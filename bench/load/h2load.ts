@@ -7,6 +7,9 @@ import { runTool } from './tool.ts';
 
 export interface H2loadOptions {
   readonly durationS: number;
+  /** A fixed number of requests (-n) instead of a duration: the smoke run uses it, since h2load's timing mode
+   * can stall while clients are still connecting on a machine busy with other tests. */
+  readonly requests?: number;
   readonly clients: number;
   readonly streams: number;
   readonly threads: number;
@@ -18,7 +21,8 @@ export interface H2loadOptions {
 
 export async function runH2load(url: string, o: H2loadOptions): Promise<LoadResult> {
   const args = [
-    '-t', String(o.threads), '-c', String(o.clients), '-m', String(o.streams), '-D', String(o.durationS),
+    '-t', String(o.threads), '-c', String(o.clients), '-m', String(o.streams),
+    ...(o.requests !== undefined ? ['-n', String(o.requests)] : ['-D', String(o.durationS)]),
     `--tls13-ciphers=${o.tls13Cipher}`, `--log-file=${o.logFile}`, url,
   ];
   const r = await runTool('h2load', args, 'nghttp2-client', (o.durationS + 30) * 1000);
@@ -50,7 +54,7 @@ function readLog(path: string): Float64Array {
 }
 
 export function parseH2load(out: string, latenciesMs: Float64Array): LoadResult {
-  const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(out);
+  const finished = /finished in ([\d.]+)(ms|s), ([\d.]+) req\/s/.exec(out);
   const reqs = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
   const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   if (!finished || !reqs || !codes) throw new Error(`unparsable h2load output:\n${out}`);
@@ -62,8 +66,8 @@ export function parseH2load(out: string, latenciesMs: Float64Array): LoadResult 
   return {
     tool: 'h2load',
     requests: done!,
-    seconds: Number(finished[1]),
-    reqPerSec: Number(finished[2]),
+    seconds: Number(finished[1]) / (finished[2] === 'ms' ? 1000 : 1),
+    reqPerSec: Number(finished[3]),
     p50Ms: percentile(latenciesMs, 50),
     p99Ms: percentile(latenciesMs, 99),
     errors,
