@@ -11,6 +11,7 @@ import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
 import { ServerNameTable, type NameMatch } from '../routing/server-names.ts';
 import { defaultListen, HTTP2, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
 import type { BuildContext } from './content.ts';
+import { LARGE_CLIENT_HEADER_BUFFERS } from './core-directives.ts';
 import { compileServer, type PlanResources, type ServerPlan } from './plan.ts';
 import type { RequestSession } from './session.ts';
 
@@ -28,6 +29,8 @@ export interface ListenerRuntime {
   /** The first server on this address named "" (explicitly, or by having no server_name): requests without Host. */
   emptyNameServer: ServerPlan | undefined;
   mergeSlashes: boolean;
+  /** The default server's large_client_header_buffers: the limit for the request line and each header line. */
+  largeHeaderBuffers: { count: number; size: number };
   onRequestDone: ((s: RequestSession) => void) | undefined;
 }
 
@@ -45,6 +48,8 @@ export function selectServer(lr: ListenerRuntime, host: string): NameMatch<Serve
   if (host === '') return { server: lr.emptyNameServer ?? lr.defaultServer, captures: undefined, groups: undefined };
   return lr.names.find(host) ?? { server: lr.defaultServer, captures: undefined, groups: undefined };
 }
+
+const DEFAULT_LARGE_HEADER_BUFFERS = { count: 4, size: 8192 };
 
 export function listenKey(l: ListenSpec): string {
   if (l.unix !== undefined) return `unix:${l.unix}`;
@@ -135,6 +140,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
           defaultServer: plan,
           emptyNameServer: undefined,
           mergeSlashes: scope.get(MERGE_SLASHES) ?? true,
+          largeHeaderBuffers: DEFAULT_LARGE_HEADER_BUFFERS,
           onRequestDone: undefined,
         };
         listeners.set(key, lr);
@@ -153,6 +159,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
       if (plan.names.includes('') && !lr.emptyNameServer) lr.emptyNameServer = plan;
     }
   }
+  for (const lr of listeners.values()) lr.largeHeaderBuffers = lr.defaultServer.scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? DEFAULT_LARGE_HEADER_BUFFERS;
 
   return {
     listeners,

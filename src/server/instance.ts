@@ -45,6 +45,21 @@ export function workerCount(main: Scope): number {
   return v === 'auto' ? availableParallelism() : Math.max(1, v);
 }
 
+/** The pid file is the readiness signal: written once every listener is bound, removed on exit. */
+export function writePidFile(main: Scope, prefix: string): string {
+  const path = pidPathOf(main, prefix);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${process.pid}\n`);
+  return path;
+}
+
+export function removePidFile(path: string | undefined): void {
+  if (!path) return;
+  try {
+    unlinkSync(path);
+  } catch {}
+}
+
 export function errorLogTarget(main: Scope, opts: InstanceOptions): ErrorLogTarget {
   const configured = main.get(ERROR_LOG);
   if (opts.errorLogOverride) return { path: resolveIn(opts.prefix, opts.errorLogOverride), level: configured?.level ?? 'error', json: configured?.json ?? false };
@@ -142,9 +157,7 @@ export class Instance {
   async start(): Promise<void> {
     await this.setupAcme(this.loaded, this.log);
     await this.listeners.apply(this.runtime, (lr) => this.tlsFor(lr), (m) => this.log.log('error', m), this.graceMs(), this.hooks());
-    this.pidPath = pidPathOf(this.loaded.main, this.opts.prefix);
-    mkdirSync(dirname(this.pidPath), { recursive: true });
-    writeFileSync(this.pidPath, `${process.pid}\n`);
+    this.pidPath = writePidFile(this.loaded.main, this.opts.prefix);
     this.log.log('notice', `start worker processes`);
     this.installSignals();
   }
@@ -210,11 +223,7 @@ export class Instance {
     this.log.log('notice', graceful ? 'gracefully shutting down' : 'exiting');
     await this.listeners.closeAll(graceful, graceful ? this.graceMs() : 0, this.idleDrainMs);
     if (this.idleDrainMs > 0) await new Promise((r) => setTimeout(r, WORKER_EXIT_DELAY_MS));
-    if (this.pidPath) {
-      try {
-        unlinkSync(this.pidPath);
-      } catch {}
-    }
+    removePidFile(this.pidPath);
     this.log.log('notice', 'exit');
     await this.acme?.manager.stop();
     await this.runtime.close();

@@ -17,7 +17,7 @@ import { normalizeHost } from '../routing/uri.ts';
 import type { ListenerTls } from './tls-contexts.ts';
 import { serverOptions } from '../tls/tls-defaults.ts';
 import { addReadingProbe, connectionClosed, connectionOpened, requestRejected, requestStarted } from '../observability/metrics.ts';
-import { LARGE_CLIENT_HEADER_BUFFERS, CLIENT_HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, KEEPALIVE_REQUESTS } from '../proxy/core-directives.ts';
+import { CLIENT_HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, KEEPALIVE_REQUESTS } from '../proxy/core-directives.ts';
 
 type AnyServer = HttpServer | Http2SecureServer;
 
@@ -72,7 +72,7 @@ export class Listener {
     this.onError = onError;
     const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.handle(req, res);
     const scope = lr.defaultServer.scope;
-    const large = scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
+    const large = lr.largeHeaderBuffers;
     const keepalive = scope.get(KEEPALIVE_TIMEOUT)?.ms ?? 75_000;
     const headerTimeout = scope.get(CLIENT_HEADER_TIMEOUT) ?? 60_000;
     const h1opts = {
@@ -223,7 +223,7 @@ export class Listener {
       s.finalize(status);
     };
     if (!isH2) this.dispatched.set((req as IncomingMessage).socket, { req: req as IncomingMessage, res: res as ServerResponse });
-    const large = lr.defaultServer.scope.get(LARGE_CLIENT_HEADER_BUFFERS) ?? { count: 4, size: 8192 };
+    const large = lr.largeHeaderBuffers;
     const url = req.url ?? '';
     if (url.length + (req.method?.length ?? 0) + 10 > large.size) return reject(414, 'client sent too long URI while reading client request line');
     const raw = req.rawHeaders;

@@ -8,7 +8,6 @@
 // (NODE_COMPILE_CACHE, default under the temporary directory) so a reload's new workers listen sooner. Not request handling (workers run Instance).
 
 import cluster, { type Worker } from 'node:cluster';
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { limitStore } from '../access/limit-store.ts';
@@ -16,7 +15,7 @@ import type { Scope } from '../config/scope.ts';
 import { ErrorLog } from '../observability/error-log.ts';
 import { watchCertificates } from './certificate-metrics.ts';
 import { createAcme, type AcmeSetup } from './acme.ts';
-import { errorLogTarget, pidPathOf, prepare, resolveIn, workerCount, type InstanceOptions } from './instance.ts';
+import { errorLogTarget, prepare, removePidFile, resolveIn, workerCount, writePidFile, type InstanceOptions } from './instance.ts';
 import type { ProcessSnapshot } from '../observability/cluster-metrics.ts';
 import { isPorticoMessage, type AlpnChallengePem, type Call, type CertificatePem, type MasterMessage, type WorkerMessage } from './ipc.ts';
 import { WORKER_SHUTDOWN_TIMEOUT } from './main-directives.ts';
@@ -108,9 +107,7 @@ export class Master {
     }
     this.generation = generation;
     await this.acme?.manager.start();
-    this.pidPath = pidPathOf(this.loaded.main, this.opts.prefix);
-    mkdirSync(dirname(this.pidPath), { recursive: true });
-    writeFileSync(this.pidPath, `${process.pid}\n`);
+    this.pidPath = writePidFile(this.loaded.main, this.opts.prefix);
     this.log.log('notice', `master process ${process.pid} started ${this.count} worker processes`);
     process.on('SIGTERM', () => void this.stop(false));
     process.on('SIGINT', () => void this.stop(false));
@@ -388,11 +385,7 @@ export class Master {
     const killer = limit > 0 ? setTimeout(() => live.forEach((w) => !w.isDead() && w.process.kill('SIGKILL')), limit) : undefined;
     await Promise.all(exits);
     if (killer) clearTimeout(killer);
-    if (this.pidPath) {
-      try {
-        unlinkSync(this.pidPath);
-      } catch {}
-    }
+    removePidFile(this.pidPath);
     this.log.log('notice', 'exit');
     await this.acme?.manager.stop();
     await this.log.close();

@@ -8,8 +8,7 @@
 // answering `return 200 "<marker>"` from each location/server, asked with HTTP/1.0 requests, for the location and
 // server checks. Last run: 241 cases agree with nginx (deviations counted as agreeing when nginx gives the
 // recorded `--- nginx-error` / `--- nginx-ok`), 3 cannot run there (no `events {}`, the include cycle that crashes
-// nginx, a TLS listener). `--- deviation` explains each difference Portico keeps; `--- todo` marks known Portico
-// bugs, stated with nginx's behaviour.
+// nginx, a TLS listener). `--- deviation` explains each difference Portico keeps.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -65,7 +64,7 @@ function run(c: GoldenCase, dir: string): void {
 }
 
 cases.forEach((c, i) => {
-  test(`${c.group}: ${c.name}`, { todo: c.todo }, () => {
+  test(`${c.group}: ${c.name}`, () => {
     const dir = path.join(root, String(i));
     mkdirSync(dir);
     run(c, dir);

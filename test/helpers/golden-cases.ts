@@ -36,7 +36,6 @@ export interface GoldenCase {
   nginxError: string | undefined;
   nginxOk: boolean;
   deviation: string | undefined;
-  todo: string | undefined;
   nginxSkip: string | undefined;
   checks: GoldenCheck[];
 }
@@ -103,9 +102,6 @@ export function parseGoldenText(text: string, source: string, group: string): Go
       case 'deviation':
         c.deviation = body(section.lines).trim();
         break;
-      case 'todo':
-        c.todo = body(section.lines).trim();
-        break;
       case 'nginx-skip':
         c.nginxSkip = body(section.lines).trim() || 'skipped';
         break;
@@ -142,7 +138,7 @@ export function parseGoldenText(text: string, source: string, group: string): Go
     if (!c.files.has(MAIN_FILE)) throw new Error(`${where}: no "--- conf" section`);
     if (c.error === undefined && c.checks.length === 0 && !c.nginxError) throw new Error(`${where}: neither "--- error" nor a check`);
     if (c.error !== undefined && c.checks.length > 0) throw new Error(`${where}: "--- error" and checks exclude each other`);
-    if ((c.nginxError !== undefined || c.nginxOk) && !c.deviation && !c.todo) throw new Error(`${where}: nginx's answer differs but there is no "--- deviation" or "--- todo"`);
+    if ((c.nginxError !== undefined || c.nginxOk) && !c.deviation) throw new Error(`${where}: nginx's answer differs but there is no "--- deviation"`);
     cases.push(c);
     current = undefined;
   };
@@ -162,7 +158,6 @@ export function parseGoldenText(text: string, source: string, group: string): Go
         nginxError: undefined,
         nginxOk: false,
         deviation: undefined,
-        todo: undefined,
         nginxSkip: undefined,
         checks: [],
       };

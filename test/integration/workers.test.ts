@@ -345,15 +345,22 @@ function tlsGet(port: number, servername: string, ca: string): Promise<{ body: s
   });
 }
 
-describe('worker_processes 2 with ACME (http-01, Pebble)', { timeout: 90_000 }, () => {
-  let pebble: Pebble;
-  let p: Portico;
+for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
+  describe(`worker_processes 2 with ACME (${challenge}, Pebble)`, { timeout: 90_000 }, () => {
+    let pebble: Pebble;
+    let p: Portico;
+    /** http-01: Pebble validates on the plain listener; tls-alpn-01: on the TLS one. */
+    let plainPort: number;
+    let tlsPort: number;
 
-  before(async () => {
-    pebble = await startPebble();
-    p = await startPortico({
-      files: { 'conf/pebble-ca.pem': pebble.listenerCaPem },
-      config: ({ ports }) => `worker_processes 2;
+    before(async () => {
+      pebble = await startPebble();
+      p = await startPortico({
+        files: { 'conf/pebble-ca.pem': pebble.listenerCaPem },
+        config: ({ ports }) => {
+          plainPort = challenge === 'http-01' ? pebble.httpPort : ports[0];
+          tlsPort = challenge === 'http-01' ? ports[0] : pebble.tlsPort;
+          return `worker_processes 2;
 ${mainContext()}
 http {
     access_log off;
@@ -361,17 +368,17 @@ http {
         uri ${pebble.directoryUrl};
         contact ops@test.example;
         accept_terms_of_service;
-        challenge http-01;
+        challenge ${challenge};
         ssl_trusted_certificate pebble-ca.pem;
         state_path acme-state;
     }
     server {
-        listen 127.0.0.1:${pebble.httpPort};
+        listen 127.0.0.1:${plainPort};
         server_name site.test.example;
         location / { return 301 https://$host$request_uri; }
     }
     server {
-        listen 127.0.0.1:${ports[0]} ssl;
+        listen 127.0.0.1:${tlsPort} ssl;
         server_name site.test.example;
         acme_certificate pebble;
         ssl_certificate $acme_certificate;
@@ -379,98 +386,35 @@ http {
         location / { return 200 "$pid"; }
     }
 }
-`,
+`;
+        },
+      });
+    });
+    after(async () => {
+      await p?.dispose();
+      await pebble?.stop();
+    });
+
+    it('the master orders once, a worker answers the validation; both workers serve the certificate', { timeout: 60_000 }, async () => {
+      const root = await pebble.rootPem();
+      await waitFor(
+        'the issued certificate',
+        async () => {
+          try {
+            await tlsGet(tlsPort, 'site.test.example', root);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        45_000,
+        () => p.errorLog().split('\n').filter((l) => !l.includes('SSL handshake failed')).slice(-30).join('\n'),
+      );
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push(await tlsGet(tlsPort, 'site.test.example', root));
+      assert.equal(new Set(answers.map((a) => a.body)).size, 2, 'two workers answered');
+      assert.equal(new Set(answers.map((a) => a.fingerprint)).size, 1, 'one certificate');
+      assert.equal((p.errorLog().match(/obtaining certificate/g) ?? []).length, 1, 'one order');
     });
   });
-  after(async () => {
-    await p?.dispose();
-    await pebble?.stop();
-  });
-
-  it('the master orders once; both workers serve the issued certificate', { timeout: 60_000 }, async () => {
-    const root = await pebble.rootPem();
-    await waitFor(
-      'the issued certificate',
-      async () => {
-        try {
-          await tlsGet(p.port, 'site.test.example', root);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      45_000,
-      () => p.errorLog().split('\n').filter((l) => !l.includes('SSL handshake failed')).slice(-30).join('\n'),
-    );
-    const answers = [];
-    for (let i = 0; i < 6; i++) answers.push(await tlsGet(p.port, 'site.test.example', root));
-    assert.equal(new Set(answers.map((a) => a.body)).size, 2, 'two workers answered');
-    assert.equal(new Set(answers.map((a) => a.fingerprint)).size, 1, 'one certificate');
-    assert.equal((p.errorLog().match(/obtaining certificate/g) ?? []).length, 1, 'one order');
-  });
-});
-
-describe('worker_processes 2 with ACME (tls-alpn-01, Pebble)', { timeout: 90_000 }, () => {
-  let pebble: Pebble;
-  let p: Portico;
-
-  before(async () => {
-    pebble = await startPebble();
-    p = await startPortico({
-      files: { 'conf/pebble-ca.pem': pebble.listenerCaPem },
-      config: ({ ports }) => `worker_processes 2;
-${mainContext()}
-http {
-    access_log off;
-    acme_issuer pebble {
-        uri ${pebble.directoryUrl};
-        contact ops@test.example;
-        accept_terms_of_service;
-        challenge tls-alpn-01;
-        ssl_trusted_certificate pebble-ca.pem;
-        state_path acme-state;
-    }
-    server {
-        listen 127.0.0.1:${ports[0]};
-        server_name site.test.example;
-        location / { return 301 https://$host$request_uri; }
-    }
-    server {
-        listen 127.0.0.1:${pebble.tlsPort} ssl;
-        server_name site.test.example;
-        acme_certificate pebble;
-        ssl_certificate $acme_certificate;
-        ssl_certificate_key $acme_certificate_key;
-        location / { return 200 "$pid"; }
-    }
 }
-`,
-    });
-  });
-  after(async () => {
-    await p?.dispose();
-    await pebble?.stop();
-  });
-
-  it('the master orders once, a worker answers the validation; both workers serve the certificate', { timeout: 60_000 }, async () => {
-    const root = await pebble.rootPem();
-    await waitFor(
-      'the issued certificate',
-      async () => {
-        try {
-          await tlsGet(pebble.tlsPort, 'site.test.example', root);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      45_000,
-      () => p.errorLog().split('\n').filter((l) => !l.includes('SSL handshake failed')).slice(-30).join('\n'),
-    );
-    const answers = [];
-    for (let i = 0; i < 6; i++) answers.push(await tlsGet(pebble.tlsPort, 'site.test.example', root));
-    assert.equal(new Set(answers.map((a) => a.body)).size, 2, 'two workers answered');
-    assert.equal(new Set(answers.map((a) => a.fingerprint)).size, 1, 'one certificate');
-    assert.equal((p.errorLog().match(/obtaining certificate/g) ?? []).length, 1, 'one order');
-  });
-});
