@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { requireCommand } from '../helpers/debian.ts';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.ts';
 import { request } from './support/http.ts';
+import { waitFor } from './support/process.ts';
 import { mainContext, startPortico, type Portico } from './support/portico.ts';
 
 function caAndLeaf(name: string): { caPem: string; certPem: string; keyPem: string } {
@@ -99,7 +100,7 @@ http {
   it('a name the certificate does not carry is a 502 with a log line', async () => {
     const r = await request(portico.port, '/wrong-name/z');
     assert.equal(r.status, 502);
-    assert.match(portico.errorLog(), /upstream/);
+    await waitFor('the error log line', () => /upstream/.test(portico.errorLog()), 5000, () => portico.errorLog());
   });
 
   it('a chain not signed by a trusted certificate is a 502', async () => {
