@@ -1,28 +1,35 @@
 // The servers one scenario compares, each started on its own loopback port and stopped by PID: nginx (Debian,
-// worker_processes 1) on the scenario's config, Portico (one process) on the same config text with only its own
-// port and prefix, and the bare Node 24 ceiling servers. Not the load (load/) and not the backends (backends.ts).
+// worker_processes N) on the scenario's config, Portico (one process at N = 1, else a node:cluster master and N
+// workers) on the same config text with only its own port and prefix, the bare Node 24 ceiling servers, and the
+// `direct` row: no server, the direct client's load straight to the backend.
+// Not the load (load/) and not the backends (backends.ts).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.ts';
 import { startNginx, type Nginx } from '../test/helpers/nginx.ts';
 import { makeTempDir } from '../test/helpers/tmp.ts';
+import { runDirect, type DirectLoadOptions } from './load/direct.ts';
+import type { DirectTarget } from './load/direct-exchange.ts';
+import type { LoadResult } from './load/result.ts';
 import { processTree } from './proc-stats.ts';
 
-export const ceilingKinds = ['node-http', 'node-undici-proxy', 'node-h2', 'node-h2-undici-proxy'] as const;
+export const ceilingKinds = ['node-http', 'node-undici-proxy', 'node-h2', 'node-h2-undici-proxy', 'node-fastcgi-proxy', 'node-uwsgi-proxy'] as const;
 export type CeilingKind = (typeof ceilingKinds)[number];
-export type ContenderKind = 'nginx' | 'portico' | CeilingKind;
+export type ContenderKind = 'nginx' | 'portico' | CeilingKind | 'direct';
 
 export interface Contender {
   readonly kind: ContenderKind;
   readonly port: number;
   readonly pid: number;
-  /** The process and its descendants, read from /proc now (nginx: master and worker). */
+  /** The process and its descendants, read from /proc now (nginx and Portico: master and workers); none for direct. */
   pids(): number[];
   /** False once the process has exited. */
   alive(): boolean;
   stop(): Promise<void>;
   output(): string;
+  /** Its own load instead of the scenario's HTTP load (the direct row). */
+  load?(durationS: number): Promise<LoadResult>;
 }
 
 export type Started = { readonly contender: Contender } | { readonly unavailable: string };
@@ -34,6 +41,8 @@ const ceilingScripts: Record<CeilingKind, string> = {
   'node-h2': join(import.meta.dirname, 'ceiling/node-static.ts'),
   'node-undici-proxy': join(import.meta.dirname, 'ceiling/node-proxy.ts'),
   'node-h2-undici-proxy': join(import.meta.dirname, 'ceiling/node-proxy.ts'),
+  'node-fastcgi-proxy': join(import.meta.dirname, 'ceiling/node-cgi-proxy.ts'),
+  'node-uwsgi-proxy': join(import.meta.dirname, 'ceiling/node-cgi-proxy.ts'),
 };
 
 function fromDaemon(kind: ContenderKind, port: number, d: { pid: number; exited?: boolean; stop(): Promise<void>; output(): string }): Contender {
@@ -54,18 +63,28 @@ export interface NginxSpec {
   /** Contents of http {} for a prefix directory. */
   readonly http: (dir: string) => string;
   readonly cachePurge: boolean;
+  readonly workerProcesses: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the tree under the contender's PID holds master + `workers` processes. */
+async function waitForWorkers(c: Contender, workers: number, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (c.pids().length < 1 + workers) {
+    if (Date.now() > deadline) throw new Error(`${what}: ${c.pids().length - 1} of ${workers} worker processes after 20 s\n${c.output()}`);
+    await sleep(20);
+  }
 }
 
 export async function startNginxContender(spec: NginxSpec): Promise<{ contender: Contender; nginx: Nginx }> {
-  const nginx = await startNginx({ http: spec.http, cachePurge: spec.cachePurge, workerProcesses: 1, port: spec.port, timeoutMs: 15_000 });
+  const nginx = await startNginx({ http: spec.http, cachePurge: spec.cachePurge, workerProcesses: spec.workerProcesses, port: spec.port, timeoutMs: 15_000 });
   const contender = fromDaemon('nginx', spec.port, nginx);
-  const deadline = Date.now() + 10_000;
-  while (contender.pids().length < 2) {
-    if (Date.now() > deadline) {
-      await nginx.stop();
-      throw new Error(`nginx: no worker process after 10 s\n${nginx.output()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await waitForWorkers(contender, spec.workerProcesses, 'nginx');
+  } catch (err) {
+    await nginx.stop();
+    throw err;
   }
   return { contender, nginx };
 }
@@ -82,6 +101,8 @@ export interface PorticoSpec {
   readonly cpuProfDir?: string;
   /** More NODE_OPTIONS for Portico. */
   readonly nodeOptions?: string;
+  /** worker_processes in the config (nginx's, copied): above 1, Portico runs a master and that many workers. */
+  readonly workerProcesses: number;
 }
 
 function nodeOptions(spec: PorticoSpec): string | undefined {
@@ -113,7 +134,41 @@ export async function startPorticoContender(spec: PorticoSpec): Promise<Started>
     if (unknown) return { unavailable: `Portico: ${unknown[0]}` };
     throw err;
   }
-  return { contender: fromDaemon('portico', spec.port, daemon) };
+  const contender = fromDaemon('portico', spec.port, daemon);
+  try {
+    await waitForPidFile(contender, porticoConfig(spec.nginx.config, spec.nginx.dir, spec.nginx.port!, dir, spec.port));
+    if (spec.workerProcesses > 1) await waitForWorkers(contender, spec.workerProcesses, 'portico');
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  return { contender };
+}
+
+/** The pid file is written once every worker listens (the port accepts as soon as the first one does). */
+async function waitForPidFile(c: Contender, config: string): Promise<void> {
+  const path = /^pid\s+(\S+);/m.exec(config)?.[1];
+  if (!path) return;
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`portico: no pid file ${path} 20 s after its port accepted\n${c.output()}`);
+    if (!c.alive()) throw new Error(`portico exited before writing its pid file\n${c.output()}`);
+    await sleep(20);
+  }
+}
+
+/** The direct row: no process of its own (its client's CPU is reported apart), the direct client as its load. */
+export function directContender(target: DirectTarget, options: Omit<DirectLoadOptions, 'durationS'>): Contender {
+  return {
+    kind: 'direct',
+    port: 0,
+    pid: 0,
+    pids: () => [],
+    alive: () => true,
+    stop: async () => undefined,
+    output: () => '',
+    load: (durationS) => runDirect(target, { ...options, durationS }),
+  };
 }
 
 export interface CeilingSpec {
@@ -121,12 +176,17 @@ export interface CeilingSpec {
   readonly port: number;
   readonly origin?: string;
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
+  /** SCRIPT_FILENAME for the FastCGI ceiling. */
+  readonly script?: string;
 }
 
 export async function startCeilingContender(spec: CeilingSpec): Promise<Contender> {
   const args = [ceilingScripts[spec.kind], '--port', String(spec.port)];
   if (spec.origin) args.push('--origin', spec.origin);
   if (spec.tls) args.push('--cert', spec.tls.certPath, '--key', spec.tls.keyPath);
+  if (spec.kind === 'node-fastcgi-proxy') args.push('--protocol', 'fastcgi');
+  if (spec.kind === 'node-uwsgi-proxy') args.push('--protocol', 'uwsgi');
+  if (spec.script) args.push('--script', spec.script);
   const daemon = await startDaemon({
     name: spec.kind,
     command: process.execPath,

@@ -1,5 +1,6 @@
-// One measurement of one server in one round: runs the scenario's load against it and reads the server's (and the
-// backends') CPU time before and after, and its memory during the slow download. Not the round order (run.ts).
+// One measurement of one server in one round: runs the scenario's load against it (or the direct client's load,
+// for the direct row) and reads the server's (and the backends') CPU time before and after, and its memory during
+// the slow download. Not the round order (run.ts).
 
 import { join } from 'node:path';
 import type { Contender } from './contenders.ts';
@@ -11,7 +12,16 @@ import { runWrk } from './load/wrk.ts';
 import { cpuMicros, rssBytes } from './proc-stats.ts';
 import type { Scenario } from './scenarios.ts';
 
-export const load = { connections: 50, threads: 2, h2Streams: 10, tls13Cipher: 'TLS_AES_128_GCM_SHA256', slowBytesPerSecond: 1_000_000 } as const;
+/** directThreads: the direct client's event loops (one: on two shared cores a second thread costs the backend more
+ * CPU than it gains; see bench/README.md). */
+export const load = {
+  connections: 50,
+  threads: 2,
+  h2Streams: 10,
+  tls13Cipher: 'TLS_AES_128_GCM_SHA256',
+  slowBytesPerSecond: 1_000_000,
+  directThreads: 1,
+} as const;
 
 export interface Measurement {
   readonly round: number;
@@ -42,6 +52,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export function runLoad(scenario: Scenario, contender: Contender, durationS: number, scratchDir: string): Promise<LoadResult> {
   const { port } = contender;
+  if (contender.load) return contender.load(durationS);
   if (scenario.load === 'h2load') {
     const smoke = durationS <= 1;
     return runH2load(`https://127.0.0.1:${port}${scenario.path}`, {
@@ -92,7 +103,7 @@ export async function measure(spec: MeasureSpec): Promise<Measurement> {
     round: spec.round,
     position: spec.position,
     load: result,
-    cpuUsPerRequest: perRequest(cpuMicros(pids) - cpu0),
+    cpuUsPerRequest: pids.length > 0 ? perRequest(cpuMicros(pids) - cpu0) : undefined,
     backendCpuUsPerRequest: spec.backendPids.length > 0 ? perRequest(cpuMicros(spec.backendPids) - backendCpu0) : undefined,
     ...(memory ? { memory } : {}),
     ...(purge ? { purge } : {}),

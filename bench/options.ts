@@ -1,5 +1,5 @@
-// Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --only a,b, --results FILE,
-// --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the load settings
+// Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --only a,b, --workers 1,2,
+// --results FILE, --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the load settings
 // (measure.ts).
 
 export interface BenchOptions {
@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly warmupS: number;
   /** Scenario names to run; all when empty. */
   readonly only: readonly string[];
+  /** worker_processes of both servers, one table each, in this order; default 1 then 2. */
+  readonly workers: readonly number[];
   /** JSON file the run is appended to; default bench/results/<date>-<commit>.json. */
   readonly resultsPath: string | undefined;
   /** Run Portico with --cpu-prof and summarise where its time goes. */
@@ -21,12 +23,16 @@ export interface BenchOptions {
 }
 
 export const usage = `usage: node bench/run.ts [--smoke] [--duration S] [--rounds N] [--warmup S] [--only a,b,...]
-                         [--results FILE] [--cpu-prof] [--portico-node-options STR]
-  --smoke       every scenario for 1 s, 1 round, no warm-up (what the test suite runs)
+                         [--workers N,M,...] [--results FILE] [--cpu-prof] [--portico-node-options STR]
+  --smoke       every scenario for 1 s, 1 round, no warm-up, and static + fastcgi-unix at 2 workers
+                (what the test suite runs)
   --duration S  seconds of load per server per round (default 5)
   --rounds N    alternating A/B rounds (default 3)
   --warmup S    unrecorded load per server before the rounds (default 3)
   --only LIST   comma-separated scenario names
+  --workers LIST
+                worker_processes for nginx and Portico, one table per value (default 1,2); ceilings run
+                only at 1, the direct client only in the first table
   --results F   append the run to F instead of bench/results/<date>-<commit>.json
   --cpu-prof    profile Portico (node --cpu-prof) and print its top functions per scenario
   --portico-node-options STR
@@ -46,6 +52,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
   let rounds: number | undefined;
   let warmupS: number | undefined;
   let only: string[] = [];
+  let workers: number[] = [1, 2];
   let resultsPath: string | undefined;
   let cpuProf = false;
   let porticoNodeOptions = '';
@@ -72,6 +79,12 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
         only = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
         for (const name of only) if (!known.includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${known.join(', ')})`);
         break;
+      case '--workers': {
+        const text = value() ?? '';
+        workers = text.split(',').map((s) => positive(flag, s.trim(), true));
+        if (workers.length === 0 || new Set(workers).size !== workers.length) throw new Error(`--workers needs distinct whole numbers, got ${JSON.stringify(text)}`);
+        break;
+      }
       case '--results':
         resultsPath = value();
         if (!resultsPath) throw new Error('--results needs a file name');
@@ -96,6 +109,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
     rounds: rounds ?? (smoke ? 1 : 3),
     warmupS: warmupS ?? (smoke ? 0 : 3),
     only,
+    workers,
     resultsPath,
     cpuProf,
     porticoNodeOptions,

@@ -1,5 +1,6 @@
 // Turns the measurements of a run into per-server summaries (medians over rounds, Portico/nginx and ceiling/nginx
-// ratios per round with their spread, target status) and prints them as a Markdown table. Not the measuring.
+// ratios per round with their spread, p99 added over the direct client, target status) and prints them as a
+// Markdown table. Not the measuring.
 
 import type { ContenderKind } from './contenders.ts';
 import type { Measurement } from './measure.ts';
@@ -33,6 +34,11 @@ export interface Summary {
   readonly purges?: number;
   readonly purgeStatuses?: Readonly<Record<string, number>>;
   readonly tls?: string;
+  /** Direct row: the direct client's own CPU time per request (utime+stime of its process). */
+  readonly clientCpuUsPerRequest?: number;
+  /** nginx and Portico rows: their median p50/p99 minus the direct row's. */
+  readonly p50AddedMs?: number;
+  readonly p99AddedMs?: number;
 }
 
 export interface ContenderRun {
@@ -53,6 +59,8 @@ export interface ScenarioRun {
   readonly contenders: ContenderRun[];
   /** Whether Portico met the scenario's target; undefined when it has no checkable target or did not run. */
   targetMet?: boolean;
+  /** Whether Portico's p99 added over direct met target.p99AddedMs; undefined without both rows. */
+  p99TargetMet?: boolean;
   seconds?: number;
 }
 
@@ -88,6 +96,7 @@ export function summarize(run: ScenarioRun): void {
     for (const p of purges) for (const [k, v] of Object.entries(p.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     const read = ms.map((m) => Number(m.load.extra?.bytesRead ?? 0));
     const tls = ms.find((m) => m.load.tls)?.load.tls;
+    const clientCpu = defined(ms.map((m) => (m.load.extra?.clientCpuMicros !== undefined && m.load.requests > 0 ? Number(m.load.extra.clientCpuMicros) / m.load.requests : undefined)));
     c.summary = {
       reqPerSec: median(ms.map((m) => m.load.reqPerSec))!,
       p50Ms: median(defined(ms.map((m) => m.load.p50Ms))),
@@ -108,13 +117,25 @@ export function summarize(run: ScenarioRun): void {
         : {}),
       ...(purges.length > 0 ? { purges: purges.reduce((n, p) => n + p.purges, 0), purgeStatuses: statuses } : {}),
       ...(tls ? { tls: `${tls.protocol} ${tls.cipher}` } : {}),
+      ...(clientCpu.length > 0 ? { clientCpuUsPerRequest: median(clientCpu) } : {}),
     };
+  }
+  const direct = run.contenders.find((c) => c.kind === 'direct')?.summary;
+  if (direct) {
+    for (const c of run.contenders) {
+      if ((c.kind !== 'nginx' && c.kind !== 'portico') || !c.summary) continue;
+      const added = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? a - b : undefined);
+      c.summary = { ...c.summary, p50AddedMs: added(c.summary.p50Ms, direct.p50Ms), p99AddedMs: added(c.summary.p99Ms, direct.p99Ms) };
+    }
   }
   const portico = run.contenders.find((c) => c.kind === 'portico')?.summary;
   if (!portico) run.targetMet = undefined;
   else if (run.target.ratio !== undefined) run.targetMet = portico.ratio !== undefined && portico.ratio.median >= run.target.ratio;
   else if (run.target.growthMiB !== undefined) run.targetMet = portico.rssGrowthMiB !== undefined && portico.rssGrowthMiB < run.target.growthMiB;
+  run.p99TargetMet = portico?.p99AddedMs !== undefined && run.target.p99AddedMs !== undefined ? portico.p99AddedMs <= run.target.p99AddedMs : undefined;
 }
+
+const signed = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
 
 const num = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 
@@ -141,7 +162,10 @@ function notes(run: ScenarioRun, c: ContenderRun): string {
     parts.push(`${s.purges} wildcard purges (${st || 'none answered'})`);
   }
   if (s.errors > 0) parts.push(s.errorDetail);
+  if (s.clientCpuUsPerRequest !== undefined) parts.push(`the direct client's own CPU: ${num(s.clientCpuUsPerRequest, 1)} µs/req`);
+  if (s.p99AddedMs !== undefined) parts.push(`p99 ${signed(s.p99AddedMs)} ms over direct (p50 ${s.p50AddedMs !== undefined ? signed(s.p50AddedMs) : '—'})`);
   if (c.kind === 'portico') {
+    if (run.p99TargetMet !== undefined) parts.push(`target p99 added ≤ ${run.target.p99AddedMs} ms: ${run.p99TargetMet ? 'met' : 'NOT met'}`);
     if (run.target.ratio !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'} (${num(s.ratio?.median, 3)})`);
     else if (run.target.growthMiB !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'}`);
     else parts.push(`target: ${run.target.text}`);

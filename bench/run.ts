@@ -1,7 +1,9 @@
-// The benchmark (`npm run bench`): starts php-fpm, uWSGI + Flask and a node origin on loopback, then for each
-// scenario runs the same nginx-syntax config under nginx (worker_processes 1) and Portico (one process), plus the
-// bare Node 24 ceiling where one applies, in alternating rounds of wrk / h2load load; prints the summary table and
-// appends the run to bench/results/. Not part of `npm test` (only --smoke is, via test/bench-smoke.test.ts).
+// The benchmark (`npm run bench`): starts php-fpm, uWSGI + Flask and a node origin on loopback, then, once per
+// --workers value (default 1 then 2), for each scenario runs the same nginx-syntax config under nginx and Portico at
+// that worker_processes, plus (at 1 worker) the bare Node 24 ceiling where one applies and (in the first table) the
+// direct client straight to php-fpm / uWSGI, in alternating rounds of wrk / h2load load; prints one summary table
+// per worker count and appends the run to bench/results/. Not part of `npm test` (only --smoke is, via
+// test/bench-smoke.test.ts).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -10,7 +12,9 @@ import { testCert } from '../test/integration/support/certs.ts';
 import { freePorts } from '../test/helpers/ports.ts';
 import { makeTempDir } from '../test/helpers/tmp.ts';
 import { Backends } from './backends.ts';
-import { startCeilingContender, startNginxContender, startPorticoContender, type CeilingKind, type Contender } from './contenders.ts';
+import { directContender, startCeilingContender, startNginxContender, startPorticoContender, type CeilingKind, type Contender } from './contenders.ts';
+import { stockParams } from './load/backend-params.ts';
+import { exchange, type DirectTarget } from './load/direct-exchange.ts';
 import { fillCache } from './load/purge-loop.ts';
 import { killTools } from './load/tool.ts';
 import { load, measure, runLoad } from './measure.ts';
@@ -20,7 +24,7 @@ import { probe } from './probe.ts';
 import { formatProfile, summarizeProfiles } from './profile-summary.ts';
 import { summarize, table, type ContenderRun, type ScenarioRun } from './report.ts';
 import { appendResult, commit, defaultResultsPath, machine, repoDir, resultsDir } from './results.ts';
-import { scenarioNames, scenarios, type Scenario, type ScenarioContext } from './scenarios.ts';
+import { scenarioNames, scenarios, smokeMultiWorkerScenarios, type Scenario, type ScenarioContext } from './scenarios.ts';
 
 interface Shared {
   readonly options: BenchOptions;
@@ -31,26 +35,76 @@ interface Shared {
   readonly profileDir: string | undefined;
 }
 
+/** One table of the run: both servers at workerProcesses, with or without the ceilings and the direct rows. */
+interface TablePlan {
+  readonly workerProcesses: number;
+  readonly scenarios: readonly Scenario[];
+  readonly ceilings: boolean;
+  readonly direct: boolean;
+  /** Scenarios left out of this table and why. */
+  readonly skipped: readonly string[];
+}
+
+interface TableRun {
+  readonly workerProcesses: number;
+  readonly ceilings: boolean;
+  readonly direct: boolean;
+  readonly skipped: readonly string[];
+  readonly scenarios: ScenarioRun[];
+}
+
 const log = (line: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 12).join(' | ');
 
-function contendersOf(s: Scenario): number {
-  return 2 + (s.ceiling ? 1 : 0);
+function contendersOf(s: Scenario, t: TablePlan): number {
+  return 2 + (t.ceilings && s.ceiling ? 1 : 0) + (t.direct && s.direct ? 1 : 0);
 }
 
-function estimateSeconds(selected: readonly Scenario[], o: BenchOptions): number {
+function estimateSeconds(tables: readonly TablePlan[], o: BenchOptions): number {
   let total = 5;
-  for (const s of selected) {
-    const warm = s.load === 'slow-client' ? 0 : o.warmupS;
-    total += 3 + contendersOf(s) * (warm + o.rounds * (o.durationS + 0.5));
+  for (const t of tables) {
+    for (const s of t.scenarios) {
+      const warm = s.load === 'slow-client' ? 0 : o.warmupS;
+      total += 3 + t.workerProcesses + contendersOf(s, t) * (warm + o.rounds * (o.durationS + 0.5));
+    }
   }
   return Math.ceil(total);
 }
 
-async function preflight(s: Scenario, c: Contender): Promise<void> {
+function planTables(selected: readonly Scenario[], o: BenchOptions): TablePlan[] {
+  return o.workers.map((workerProcesses, i) => {
+    const skipped: string[] = [];
+    const smokeOnly = o.smoke && workerProcesses !== 1;
+    const scenarios = selected.filter((s) => {
+      if (workerProcesses === 1) return true;
+      if (smokeOnly) return smokeMultiWorkerScenarios.includes(s.name);
+      if (s.oneWorkerOnly) skipped.push(`${s.name} (${s.oneWorkerOnly})`);
+      return !s.oneWorkerOnly;
+    });
+    if (smokeOnly) skipped.push(`all but ${smokeMultiWorkerScenarios.join(', ')} (smoke)`);
+    return { workerProcesses, scenarios, ceilings: workerProcesses === 1, direct: i === 0, skipped };
+  });
+}
+
+function directTarget(s: Scenario, backends: Backends): DirectTarget | undefined {
+  if (!s.direct) return undefined;
+  return { protocol: s.direct.protocol, address: backends.get(s.direct.backend).address, params: stockParams(s.direct.protocol, s.path, s.direct.extraParams) };
+}
+
+async function preflightDirect(s: Scenario, target: DirectTarget): Promise<void> {
+  const r = await exchange(target, 10_000);
+  const problems: string[] = [];
+  if (r.error) problems.push(r.error);
+  if (r.status !== s.expect.status) problems.push(`status ${r.status} (expected ${s.expect.status})`);
+  if (s.expect.bodyLength !== undefined && r.bodyBytes !== s.expect.bodyLength) problems.push(`${r.bodyBytes}-byte body (expected ${s.expect.bodyLength})`);
+  if (problems.length > 0) throw new Error(`direct preflight ${target.protocol} ${target.address}: ${problems.join(', ')}`);
+}
+
+async function preflight(s: Scenario, c: Contender, direct: DirectTarget | undefined): Promise<void> {
+  if (c.kind === 'direct') return preflightDirect(s, direct!);
   const request = { port: c.port, path: s.path, method: s.expect.method, h2: s.tls };
   let r = await probe(request);
   if (s.expect.cacheHit) r = await probe(request);
@@ -69,24 +123,26 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
+async function runScenario(s: Scenario, shared: Shared, table: TablePlan): Promise<ScenarioRun> {
   const { options } = shared;
+  const workers = table.workerProcesses;
   const run: ScenarioRun = { name: s.name, title: s.title, target: s.target, status: 'ok', contenders: [] };
   const started = Date.now();
   const live: { contender: Contender; run: ContenderRun }[] = [];
   const stoppers: (() => Promise<void>)[] = [];
-  const profileDir = shared.profileDir ? join(shared.profileDir, s.name) : undefined;
+  const profileDir = shared.profileDir ? join(shared.profileDir, workers === 1 ? s.name : `${s.name}-w${workers}`) : undefined;
+  const label = workers === 1 ? s.name : `${s.name} (${workers} workers)`;
   const fail = (entry: ContenderRun, err: unknown): void => {
     entry.status = 'failed';
     entry.reason = message(err);
     run.status = 'failed';
     run.reason ??= `${entry.kind}: ${entry.reason}`;
-    log(`${s.name}: ${entry.kind} failed: ${entry.reason}`);
+    log(`${label}: ${entry.kind} failed: ${entry.reason}`);
   };
   try {
     const [nginxPort, porticoPort, ceilingPort] = await freePorts(3);
     const context = (dir: string): ScenarioContext => ({ port: nginxPort!, dir, backends: shared.backends, cert: shared.cert, htmlDir: shared.htmlDir });
-    const ngx = await startNginxContender({ port: nginxPort!, http: (dir) => s.http(context(dir)), cachePurge: s.cachePurge === true });
+    const ngx = await startNginxContender({ port: nginxPort!, http: (dir) => s.http(context(dir)), cachePurge: s.cachePurge === true, workerProcesses: workers });
     stoppers.push(() => ngx.contender.stop());
     const nginxRun: ContenderRun = { kind: 'nginx', status: 'ok', measurements: [] };
     run.contenders.push(nginxRun);
@@ -94,38 +150,47 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
 
     const porticoRun: ContenderRun = { kind: 'portico', status: 'ok', measurements: [] };
     run.contenders.push(porticoRun);
-    const ceilingRun: ContenderRun | undefined = s.ceiling ? { kind: s.ceiling, status: 'ok', measurements: [] } : undefined;
+    const ceiling = table.ceilings ? s.ceiling : undefined;
+    const ceilingRun: ContenderRun | undefined = ceiling ? { kind: ceiling, status: 'ok', measurements: [] } : undefined;
     if (ceilingRun) run.contenders.push(ceilingRun);
+    const direct = table.direct ? directTarget(s, shared.backends) : undefined;
+    if (direct) {
+      const directRun: ContenderRun = { kind: 'direct', status: 'ok', measurements: [] };
+      run.contenders.push(directRun);
+      live.push({ contender: directContender(direct, { connections: load.connections, threads: load.directThreads }), run: directRun });
+    }
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const startPortico = async (): Promise<void> => {
-      const p = await startPorticoContender({ nginx: ngx.nginx, port: porticoPort!, cpuProfDir: profileDir, nodeOptions: options.porticoNodeOptions });
+      const p = await startPorticoContender({ nginx: ngx.nginx, port: porticoPort!, cpuProfDir: profileDir, nodeOptions: options.porticoNodeOptions, workerProcesses: workers });
       if ('unavailable' in p) {
         porticoRun.status = 'not available';
         porticoRun.reason = p.unavailable;
         if (run.status === 'ok') run.status = 'not available';
         run.reason ??= p.unavailable;
-        log(`${s.name}: portico not available: ${p.unavailable}`);
+        log(`${label}: portico not available: ${p.unavailable}`);
         return;
       }
       stoppers.push(() => p.contender.stop());
       live.push({ contender: p.contender, run: porticoRun });
     };
     const startCeiling = async (kind: CeilingKind, entry: ContenderRun): Promise<void> => {
-      const origin = s.backends.includes('origin') ? shared.backends.get('origin').address : undefined;
-      const c = await startCeilingContender({ kind, port: ceilingPort!, origin, tls: s.tls ? shared.cert : undefined });
+      const origin = s.direct ? shared.backends.get(s.direct.backend).address : s.backends.includes('origin') ? shared.backends.get('origin').address : undefined;
+      const scriptParam = s.direct?.extraParams.find(([name]) => name === 'SCRIPT_FILENAME')?.[1];
+      const script = typeof scriptParam === 'string' ? scriptParam : undefined;
+      const c = await startCeilingContender({ kind, port: ceilingPort!, origin, script, tls: s.tls ? shared.cert : undefined });
       stoppers.push(() => c.stop());
       live.push({ contender: c, run: entry });
     };
     await Promise.all([
       startPortico().catch((err: unknown) => fail(porticoRun, err)),
-      s.ceiling && ceilingRun ? startCeiling(s.ceiling, ceilingRun).catch((err: unknown) => fail(ceilingRun, err)) : undefined,
+      ceiling && ceilingRun ? startCeiling(ceiling, ceilingRun).catch((err: unknown) => fail(ceilingRun, err)) : undefined,
     ]);
     live.sort((a, b) => run.contenders.indexOf(a.run) - run.contenders.indexOf(b.run));
 
     for (const entry of [...live]) {
       try {
-        await preflight(s, entry.contender);
-        if (s.load === 'purge') {
+        await preflight(s, entry.contender, direct);
+        if (s.load === 'purge' && entry.contender.kind !== 'direct') {
           const errors = await fillCache(entry.contender.port, '/c/keep/', options.smoke ? 200 : 2000);
           if (errors > 0) throw new Error(`${errors} of the cache fill requests did not answer 200`);
         }
@@ -145,7 +210,7 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
       for (let position = 0; position < order.length; position++) {
         const entry = order[position]!;
         if (entry.run.status !== 'ok') continue;
-        log(`${s.name}: round ${round + 1}/${options.rounds}: ${entry.contender.kind}`);
+        log(`${label}: round ${round + 1}/${options.rounds}: ${entry.contender.kind}`);
         try {
           entry.run.measurements.push(
             await measure({
@@ -164,11 +229,14 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
         }
       }
     }
-    for (const { contender, run: entry } of live) entry.peakRssBytes = peakRssBytes(contender.pids());
+    for (const { contender, run: entry } of live) {
+      const pids = contender.pids();
+      if (pids.length > 0) entry.peakRssBytes = peakRssBytes(pids);
+    }
   } catch (err) {
     run.status = 'failed';
     run.reason = message(err);
-    log(`${s.name}: failed: ${run.reason}`);
+    log(`${label}: failed: ${run.reason}`);
   } finally {
     await Promise.all(stoppers.map((stop) => stop().catch(() => undefined)));
   }
@@ -176,7 +244,7 @@ async function runScenario(s: Scenario, shared: Shared): Promise<ScenarioRun> {
   summarize(run);
   if (profileDir) {
     const profile = summarizeProfiles(profileDir, repoDir);
-    if (profile) process.stdout.write(`${formatProfile(s.name, profile)}\n\n`);
+    if (profile) process.stdout.write(`${formatProfile(label, profile)}\n\n`);
   }
   return run;
 }
@@ -197,9 +265,13 @@ async function main(): Promise<number> {
   const date = new Date();
   const rev = commit();
   const host = machine();
-  const estimate = estimateSeconds(selected, options);
+  const plans = planTables(selected, options);
+  const estimate = estimateSeconds(plans, options);
   const loadStart = loadavg().map((x) => x.toFixed(2)).join(' ');
-  log(`${selected.length} scenarios, ${options.rounds} round(s) of ${options.durationS} s, warm-up ${options.warmupS} s: about ${estimate} s`);
+  log(
+    `${plans.map((t) => `${t.scenarios.length} scenarios at ${t.workerProcesses} worker(s)`).join(', ')}; ` +
+      `${options.rounds} round(s) of ${options.durationS} s, warm-up ${options.warmupS} s: about ${estimate} s`,
+  );
   const watchdog = setTimeout(() => {
     log(`time limit (${estimate * 2 + 120} s) exceeded: stopping everything`);
     killTools();
@@ -218,13 +290,19 @@ async function main(): Promise<number> {
   const profileDir = options.cpuProf ? join(resultsDir, 'profiles', `${date.toISOString().replace(/[:.]/g, '-')}-${rev.hash}`) : undefined;
 
   const backends = new Backends();
-  const runs: ScenarioRun[] = [];
+  const tables: TableRun[] = [];
   const began = Date.now();
   try {
-    log(`starting backends: ${[...new Set(selected.flatMap((s) => s.backends))].join(', ') || 'none'}`);
-    await backends.ensure(selected.flatMap((s) => s.backends));
+    const needed = plans.flatMap((t) => t.scenarios.flatMap((s) => s.backends));
+    log(`starting backends: ${[...new Set(needed)].join(', ') || 'none'}`);
+    await backends.ensure(needed);
     const shared: Shared = { options, backends, scratch, htmlDir, cert, profileDir };
-    for (const s of selected) runs.push(await runScenario(s, shared));
+    for (const plan of plans) {
+      const { scenarios: planned, ...rest } = plan;
+      const t: TableRun = { ...rest, scenarios: [] };
+      tables.push(t);
+      for (const s of planned) t.scenarios.push(await runScenario(s, shared, plan));
+    }
   } finally {
     await backends.stopAll();
   }
@@ -233,19 +311,26 @@ async function main(): Promise<number> {
 
   const header = [
     `Portico vs nginx: ${date.toISOString()} · commit ${rev.hash}${rev.dirty ? ' (+ uncommitted changes)' : ''}`,
-    `machine: ${host.nproc} × ${host.cpuModel}, ${host.memTotalMiB} MiB, Linux ${host.kernel}; ${host.nginx} (worker_processes 1), ` +
-      `Portico on Node ${host.node} (one process); ${host.wrk} -t${load.threads} -c${load.connections}; ` +
-      `${host.h2load} -t${load.threads} -c${load.connections} -m${load.h2Streams} ${load.tls13Cipher}`,
+    `machine: ${host.nproc} × ${host.cpuModel}, ${host.memTotalMiB} MiB, Linux ${host.kernel}; ${host.nginx}, ` +
+      `Portico on Node ${host.node}; ${host.wrk} -t${load.threads} -c${load.connections}; ` +
+      `${host.h2load} -t${load.threads} -c${load.connections} -m${load.h2Streams} ${load.tls13Cipher}; ` +
+      `direct client (Node, Portico's codecs) ${load.directThreads} thread(s), ${load.connections} in flight, a connection per request`,
     `${options.rounds} round(s) × ${options.durationS} s per server, warm-up ${options.warmupS} s${options.smoke ? ' (smoke)' : ''}; ${seconds.toFixed(0)} s in all; ` +
       `load average ${loadStart} at the start, ${loadEnd} at the end` +
       (options.porticoNodeOptions ? `; Portico NODE_OPTIONS=${options.porticoNodeOptions}` : ''),
   ].join('\n');
-  process.stdout.write(`\n${header}\n\n${table(runs)}\n`);
+  process.stdout.write(`\n${header}\n`);
+  for (const t of tables) {
+    const what = t.workerProcesses === 1 ? 'nginx master + 1 worker, Portico one process' : `nginx master + ${t.workerProcesses} workers, Portico node:cluster master + ${t.workerProcesses} workers`;
+    const extras = [t.ceilings ? 'Node ceilings' : 'no ceilings', t.direct ? 'direct rows' : 'no direct rows'].join(', ');
+    const skipped = t.skipped.length > 0 ? `; left out: ${t.skipped.join('; ')}` : '';
+    process.stdout.write(`\nworker_processes ${t.workerProcesses} (${what}; ${extras}${skipped})\n\n${table(t.scenarios)}\n`);
+  }
   const resultsPath = options.resultsPath ?? defaultResultsPath(date, rev);
-  appendResult(resultsPath, { date: date.toISOString(), commit: rev, machine: host, options, load, seconds, loadAverage: { start: loadStart, end: loadEnd }, scenarios: runs });
+  appendResult(resultsPath, { date: date.toISOString(), commit: rev, machine: host, options, load, seconds, loadAverage: { start: loadStart, end: loadEnd }, tables });
   process.stdout.write(`\nresults appended to ${resultsPath}\n`);
   if (profileDir) process.stdout.write(`CPU profiles in ${profileDir}\n`);
-  return runs.some((r) => r.status === 'failed') ? 1 : 0;
+  return tables.some((t) => t.scenarios.some((r) => r.status === 'failed')) ? 1 : 0;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,10 +1,13 @@
 // The benchmark's scenarios: for each, the nginx-syntax http{} contents both nginx and Portico run, the load that
 // measures it, the backends it needs, the Node ceiling it is compared with, what a correct answer looks like, and
-// the target from issue 8. Not the runner (run.ts) and not the load tools (load/).
+// the target from issue 8, the direct request to the backend for FastCGI and uwsgi, and whether the scenario runs in
+// the tables above 1 worker. Not the runner (run.ts) and not the load tools (load/).
 
 import { join } from 'node:path';
+import type { NameValue } from '../src/protocols/name-value-input.ts';
 import { benchPhpDir, type BackendName, type Backends } from './backends.ts';
 import type { CeilingKind } from './contenders.ts';
+import type { DirectProtocol } from './load/backend-params.ts';
 
 export type LoadKind = 'wrk' | 'h2load' | 'slow-client' | 'purge';
 
@@ -32,7 +35,17 @@ export interface Target {
   readonly ratio?: number;
   /** Largest RSS growth during the slow download, in MiB. */
   readonly growthMiB?: number;
+  /** Largest p99 Portico may add over the direct client's p99, in ms. */
+  readonly p99AddedMs?: number;
   readonly text: string;
+}
+
+/** The same request sent straight to the backend (the `direct` row): protocol, which backend, and the params the
+ * scenario's config adds after the stock params file. */
+export interface DirectSpec {
+  readonly protocol: DirectProtocol;
+  readonly backend: BackendName;
+  readonly extraParams: readonly NameValue[];
 }
 
 export interface Scenario {
@@ -47,6 +60,10 @@ export interface Scenario {
   readonly cachePurge?: boolean;
   readonly target: Target;
   readonly expect: Expectation;
+  /** Measured straight to the backend too, in the run's first table. */
+  readonly direct?: DirectSpec;
+  /** Why the scenario runs only in the 1-worker table, when it does. */
+  readonly oneWorkerOnly?: string;
   http(c: ScenarioContext): string;
 }
 
@@ -88,7 +105,7 @@ function fastcgiLocation(c: ScenarioContext, backend: BackendName, extra: readon
   return [
     `location ${location} {`,
     '    include /etc/nginx/fastcgi_params;',
-    `    fastcgi_param SCRIPT_FILENAME ${join(benchPhpDir, 'hello.php')};`,
+    `    fastcgi_param SCRIPT_FILENAME ${helloPhp};`,
     `    fastcgi_pass ${c.backends.get(backend).address};`,
     ...extra.map((l) => `    ${l}`),
     '}',
@@ -109,7 +126,8 @@ const cacheDirectives = [
 const staticLocation = (c: ScenarioContext): string => `root ${c.htmlDir};`;
 
 const oneKiB = { status: 200, bodyLength: 1024 } as const;
-const backendBound: Target = { ratio: 1.0, text: '≥ 1.0× (backend-bound)' };
+const backendBound: Target = { ratio: 1.0, p99AddedMs: 1, text: '≥ 1.0× (backend-bound)' };
+const helloPhp = join(benchPhpDir, 'hello.php');
 
 function fastcgi(listen: 'unix' | 'tcp'): Scenario {
   return {
@@ -121,6 +139,8 @@ function fastcgi(listen: 'unix' | 'tcp'): Scenario {
     backends: [`php-${listen}`],
     target: backendBound,
     expect: oneKiB,
+    direct: { protocol: 'fastcgi', backend: `php-${listen}`, extraParams: [['SCRIPT_FILENAME', helloPhp]] },
+    ceiling: 'node-fastcgi-proxy',
     http: (c) => server(c, false, fastcgiLocation(c, `php-${listen}`)),
   };
 }
@@ -135,6 +155,8 @@ function uwsgi(listen: 'unix' | 'tcp'): Scenario {
     backends: [`uwsgi-${listen}`],
     target: backendBound,
     expect: { status: 200, bodyLength: 3 },
+    direct: { protocol: 'uwsgi', backend: `uwsgi-${listen}`, extraParams: [] },
+    ceiling: 'node-uwsgi-proxy',
     http: (c) =>
       server(c, false, ['location / {', '    include /etc/nginx/uwsgi_params;', `    uwsgi_pass ${c.backends.get(`uwsgi-${listen}`).address};`, '}'].join('\n')),
   };
@@ -213,6 +235,7 @@ export const scenarios: readonly Scenario[] = [
     backends: ['origin'],
     target: { growthMiB: 64, text: 'RSS growth < 64 MB' },
     expect: { status: 200, method: 'HEAD', contentLength: 209715200 },
+    oneWorkerOnly: 'one connection lands in one worker: the RSS growth it measures does not depend on the worker count',
     http: (c) => `${originUpstream(c, h1Keepalive)}\n\n${server(c, false, proxyLocation)}`,
   },
   {
@@ -243,3 +266,6 @@ export const scenarios: readonly Scenario[] = [
 ];
 
 export const scenarioNames: readonly string[] = scenarios.map((s) => s.name);
+
+/** What --smoke runs in its tables above 1 worker: two HTTP/1 scenarios, so that path is exercised too. */
+export const smokeMultiWorkerScenarios: readonly string[] = ['static', 'fastcgi-unix'];

@@ -1,13 +1,15 @@
-// Smoke test of the benchmark harness: runs `bench/run.ts --smoke` (every scenario for 1 s, one round) as a child
-// process and checks that every scenario produced rows for nginx and Portico (and its Node ceiling) with req/s > 0
-// and no errors, so the harness cannot rot. Not a performance test: the numbers are not compared with anything.
+// Smoke test of the benchmark harness: runs `bench/run.ts --smoke` (every scenario for 1 s, one round, at 1 worker;
+// static and fastcgi-unix again at 2 workers) as a child process and checks that every scenario produced rows for
+// nginx and Portico (and its Node ceiling, and the direct client for FastCGI / uwsgi) with req/s > 0 and no errors,
+// and that the 2-worker rows came from a master and its workers, so the harness cannot rot.
+// Not a performance test: the numbers are not compared with anything.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { scenarioNames } from '../bench/scenarios.ts';
+import { scenarioNames, scenarios, smokeMultiWorkerScenarios } from '../bench/scenarios.ts';
 import { makeTempDir } from './helpers/tmp.ts';
 
 /**
@@ -21,7 +23,7 @@ interface Row {
   kind: string;
   status: string;
   reason?: string;
-  summary?: { reqPerSec: number; errors: number; errorDetail: string; readMiB?: number };
+  summary?: { reqPerSec: number; errors: number; errorDetail: string; readMiB?: number; p99AddedMs?: number };
 }
 
 interface ScenarioRow {
@@ -29,6 +31,12 @@ interface ScenarioRow {
   status: string;
   reason?: string;
   contenders: Row[];
+  p99TargetMet?: boolean;
+}
+
+interface TableRow {
+  workerProcesses: number;
+  scenarios: ScenarioRow[];
 }
 
 const repo = resolve(import.meta.dirname, '..');
@@ -61,12 +69,7 @@ function assertMeasured(scenario: string, row: Row | undefined, output: string):
   assert.equal(s.errors, 0, `${scenario}/${row.kind}: ${s.errors} errors: ${s.errorDetail}\n${output}`);
 }
 
-test('bench/run.ts --smoke measures every scenario on nginx, Portico and the Node ceilings without errors', { timeout: 180_000 }, async () => {
-  const resultsPath = join(makeTempDir('portico-bench-smoke-'), 'results.json');
-  const { code, output } = await runSmoke(resultsPath);
-  const runs = JSON.parse(readFileSync(resultsPath, 'utf8')) as { scenarios: ScenarioRow[] }[];
-  const rows = runs.at(-1)!.scenarios;
-  assert.deepEqual(rows.map((r) => r.name), [...scenarioNames], 'every scenario gets a row, in order');
+function assertTable(rows: readonly ScenarioRow[], output: string): void {
   for (const scenario of rows) {
     for (const row of scenario.contenders) {
       if (row.kind === 'portico' && row.status === 'not available') {
@@ -79,5 +82,27 @@ test('bench/run.ts --smoke measures every scenario on nginx, Portico and the Nod
     assert.ok(scenario.contenders.some((r) => r.kind === 'nginx'), `${scenario.name}: no nginx row`);
     assert.ok(scenario.contenders.some((r) => r.kind === 'portico'), `${scenario.name}: no Portico row`);
   }
+}
+
+test('bench/run.ts --smoke measures every scenario on nginx, Portico, the Node ceilings and direct, at 1 and 2 workers, without errors', { timeout: 180_000 }, async () => {
+  const resultsPath = join(makeTempDir('portico-bench-smoke-'), 'results.json');
+  const { code, output } = await runSmoke(resultsPath);
+  const runs = JSON.parse(readFileSync(resultsPath, 'utf8')) as { tables: TableRow[] }[];
+  const tables = runs.at(-1)!.tables;
+  assert.deepEqual(tables.map((t) => t.workerProcesses), [1, 2], `a table at 1 worker, then one at 2\n${output}`);
+  const [one, two] = tables as [TableRow, TableRow];
+  assert.deepEqual(one.scenarios.map((r) => r.name), [...scenarioNames], 'every scenario gets a row at 1 worker, in order');
+  assert.deepEqual(two.scenarios.map((r) => r.name), [...smokeMultiWorkerScenarios], 'the smoke subset at 2 workers');
+  assertTable(one.scenarios, output);
+  assertTable(two.scenarios, output);
+  for (const s of scenarios.filter((x) => x.direct)) {
+    const row = one.scenarios.find((r) => r.name === s.name)!;
+    assert.ok(row.contenders.some((c) => c.kind === 'direct'), `${s.name}: no direct row\n${output}`);
+    const portico = row.contenders.find((c) => c.kind === 'portico');
+    assert.equal(typeof portico?.summary?.p99AddedMs, 'number', `${s.name}: no p99 added over direct\n${output}`);
+    assert.equal(typeof row.p99TargetMet, 'boolean', `${s.name}: no p99 target status\n${output}`);
+  }
+  for (const row of two.scenarios) assert.ok(!row.contenders.some((c) => c.kind === 'direct' || c.kind.startsWith('node-')), `${row.name}: ceilings and direct rows only at 1 worker`);
+  assert.match(output, /worker_processes 2 \(nginx master \+ 2 workers, Portico node:cluster master \+ 2 workers/, 'the 2-worker table is printed');
   assert.equal(code, 0, `bench/run.ts --smoke exited with ${code}\n${output}`);
 });

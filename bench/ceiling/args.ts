@@ -1,4 +1,5 @@
-// Command-line arguments shared by the ceiling servers: --port N, --origin host:port, --cert FILE --key FILE.
+// Command-line arguments shared by the ceiling servers: --port N, --origin host:port (or unix:/path), --cert FILE
+// --key FILE, --protocol fastcgi|uwsgi and --script FILE (the CGI ceiling).
 // Not a general parser: unknown flags are errors, values are required.
 
 import { readFileSync } from 'node:fs';
@@ -6,6 +7,9 @@ import { readFileSync } from 'node:fs';
 export interface CeilingArgs {
   readonly port: number;
   readonly origin: string | undefined;
+  readonly protocol: 'fastcgi' | 'uwsgi' | undefined;
+  /** SCRIPT_FILENAME for FastCGI. */
+  readonly script: string | undefined;
   /** Present when the server listens with TLS 1.3 and HTTP/2. */
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
@@ -15,16 +19,20 @@ export function ceilingArgs(argv: readonly string[]): CeilingArgs {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const value = argv[i + 1];
-    if (!['--port', '--origin', '--cert', '--key'].includes(flag) || value === undefined) throw new Error(`bad argument ${flag}`);
+    if (!['--port', '--origin', '--cert', '--key', '--protocol', '--script'].includes(flag) || value === undefined) throw new Error(`bad argument ${flag}`);
     values.set(flag, value);
   }
   const port = Number(values.get('--port'));
   if (!Number.isInteger(port) || port <= 0) throw new Error('--port N is required');
   const cert = values.get('--cert');
   const key = values.get('--key');
+  const protocol = values.get('--protocol');
+  if (protocol !== undefined && protocol !== 'fastcgi' && protocol !== 'uwsgi') throw new Error('--protocol is fastcgi or uwsgi');
   return {
     port,
     origin: values.get('--origin'),
+    protocol,
+    script: values.get('--script'),
     tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
   };
 }

@@ -2,7 +2,7 @@
 // Not an aggregate over rounds (report.ts) and not the server-side numbers (CPU, RSS: measure.ts).
 
 export interface LoadResult {
-  readonly tool: 'wrk' | 'h2load' | 'slow-client';
+  readonly tool: 'wrk' | 'h2load' | 'slow-client' | 'direct';
   /** Responses completed during the run. */
   readonly requests: number;
   readonly seconds: number;
