@@ -1,11 +1,13 @@
 // Listening sockets: one Node server per address (plain HTTP/1.1; TLS with HTTP/2 and HTTP/1.1 over ALPN),
 // answering malformed requests the way nginx does (400/414/431-style "Request Header Or Cookie Too Large"/501),
-// selecting the virtual server by Host, and handing the request to a session. A reload swaps the runtime a
-// listener points at; requests in flight finish on the old one. Graceful stop drains connections.
+// selecting the virtual server by Host, and handing the request to a session. HTTP/2 streams come from the
+// server's 'stream' event through h2-exchange.ts (node's compat layer is not installed); HTTP/1.1 over TLS keeps
+// node:http's request and response. A reload swaps the runtime a listener points at; requests in flight finish
+// on the old one. Graceful stop drains connections.
 
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Server as NetServerClass, type Server as NetServer, type Socket } from 'node:net';
 import type { SecureContext, Server as TlsServer } from 'node:tls';
 import { createAlpnFrontServer, type ConnectionSink } from '../tls/alpn-front.ts';
@@ -15,6 +17,8 @@ import { selectServer, type HttpRuntime, type ListenerRuntime } from '../proxy/r
 import { errorBody, reasonPhrase } from '../proxy/status-pages.ts';
 import { normalizeHost } from '../routing/uri.ts';
 import type { ListenerTls } from './tls-contexts.ts';
+import { acceptStream } from './h2-exchange.ts';
+import type { DownstreamRequest, DownstreamResponse, H2Request } from '../core/session.ts';
 import { serverOptions } from '../tls/tls-defaults.ts';
 import { addReadingProbe, connectionClosed, connectionOpened, requestRejected, requestStarted } from '../observability/metrics.ts';
 import { CLIENT_HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, KEEPALIVE_REQUESTS } from '../proxy/core-directives.ts';
@@ -30,6 +34,8 @@ export interface ChallengeHooks {
 interface ConnInfo {
   id: number;
   requests: number;
+  /** HTTP/2: the client's address, read once per connection. */
+  peer?: H2Request['socket'];
 }
 
 let connectionCounter = 0;
@@ -70,7 +76,7 @@ export class Listener {
     this.current = lr;
     this.tls = tls;
     this.onError = onError;
-    const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.handle(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     const scope = lr.defaultServer.scope;
     const large = lr.largeHeaderBuffers;
     const keepalive = scope.get(KEEPALIVE_TIMEOUT)?.ms ?? 75_000;
@@ -95,7 +101,12 @@ export class Listener {
       };
       const base = { ...serverOptions(tls.policy), ...tls.defaultCredentials, SNICallback: sniCallback, ...h1opts, ...(headerTimeout > 0 ? { handshakeTimeout: headerTimeout } : {}) };
       if (lr.http2) {
-        this.server = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } }, handler);
+        const h2 = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } });
+        // Node installs its compat 'stream' listener when a 'request' listener is added; 'request' is for HTTP/1.1 only.
+        for (const l of h2.listeners('newListener')) h2.off('newListener', l as (...a: unknown[]) => void);
+        h2.on('request', handler);
+        h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => this.stream(stream, headers, raw));
+        this.server = h2;
         this.server.on('session', (s: Http2Session) => {
           this.sessions.add(s);
           s.once('close', () => this.sessions.delete(s));
@@ -187,7 +198,19 @@ export class Listener {
     );
   }
 
-  private handle(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
+  private stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {
+    const session = stream.session;
+    if (session === undefined) return;
+    const c = info(session);
+    if (c.peer === undefined) {
+      const sock = session.socket;
+      c.peer = { remoteAddress: sock?.remoteAddress, remotePort: sock?.remotePort };
+    }
+    const x = acceptStream(stream, headers, raw, c.peer);
+    if (x) this.route(x.req, x.res);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
     if (this.hooks && !this.current.ssl && req.url?.startsWith('/.well-known/acme-challenge/')) {
       void this.hooks.httpChallenge(req.url).then(
         (answer) => {
@@ -202,10 +225,10 @@ export class Listener {
     this.route(req, res, upgradeSocket, upgradeHead);
   }
 
-  private route(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
+  private route(req: DownstreamRequest, res: DownstreamResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
     const lr = this.current;
     const isH2 = 'stream' in req;
-    const key: object = isH2 ? (req as Http2ServerRequest).stream.session ?? req : (req as IncomingMessage).socket;
+    const key: object = isH2 ? (req.stream.session ?? req) : req.socket;
     const c = info(key);
     c.requests++;
     const s = new RequestSession(lr, req, res, c.id, c.requests);

@@ -341,7 +341,7 @@ describe('streamFile over node:http2 compat', () => {
   it('sends small and large bodies and ranges intact', async () => {
     const served: Served = { results: [], writes: [], maxBuffered: 0 };
     const server = http2.createServer((req, res) => {
-      void serve(req, res, req.url === '/big' ? bigPath : smallPath, served);
+      void serve(req, res as unknown as ResponseSink, req.url === '/big' ? bigPath : smallPath, served);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);

@@ -1,16 +1,16 @@
-// Sends a FileResponsePlan's body from an fd (or a path) to a node:http or node:http2 compat response: small
+// Sends a FileResponsePlan's body from an fd (or a path) to a node:http response or an HTTP/2 stream's response: small
 // bodies in one read and one write, larger ones in fixed-size chunks read one ahead into a small ring of reused
 // buffers, honouring write() backpressure, and closing the fd exactly once (after its last read) on completion,
 // failure or client abort. Not the header writer: the pipeline sends status and headers before streamFile.
 
 import { close, constants, open, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 import { isPorticoError, type PorticoError } from '../core/errors.ts';
+import type { H2Response } from '../core/session.ts';
 import type { FileBody, FileResponsePlan } from './file-response.ts';
 import { StaticErrorCode, fsErrorToStatic, staticError } from './static-errors.ts';
 
-export type ResponseSink = ServerResponse | Http2ServerResponse;
+export type ResponseSink = ServerResponse | H2Response;
 
 export interface StreamFileOptions {
   /** Bytes per read/write for large bodies. Default 64 KiB. */

@@ -80,6 +80,19 @@ function upload(port: number, target: string, size: number): Promise<{ status: n
   });
 }
 
+/** POSTs a body without a length (Transfer-Encoding: chunked) in a few chunks; resolves with the status. */
+function chunkedUpload(port: number, target: string, chunks: readonly Buffer[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    for (const c of chunks) req.write(c);
+    req.end();
+  });
+}
+
 /** GETs target reading slowly: a pause of pauseMs after every everyBytes; returns the byte count and md5. */
 function slowDownload(port: number, target: string, everyBytes: number, pauseMs: number): Promise<{ status: number; bytes: number; md5: string; pauses: number }> {
   return new Promise((resolve, reject) => {
@@ -122,6 +135,7 @@ describe('HTTP proxy: streaming with bounded memory', { timeout: 90_000 }, () =>
         listen 127.0.0.1:${ports[0]};
         location /streamed/ { proxy_pass http://${sink.address}/; proxy_request_buffering off; }
         location /buffered/ { proxy_pass http://${sink.address}/; }
+        location /streamed-1.1/ { proxy_pass http://${sink.address}/; proxy_request_buffering off; proxy_http_version 1.1; }
         location /download/ { proxy_pass http://${origin.address}/; }
     }
 }
@@ -156,6 +170,19 @@ describe('HTTP proxy: streaming with bounded memory', { timeout: 90_000 }, () =>
       assert.ok(rss.growthMb < RSS_LIMIT_MB, `Portico RSS grew ${rss.growthMb.toFixed(1)} MB`);
     });
   }
+
+  it('chunked upload with proxy_request_buffering off and proxy_http_version 1.0 is buffered and sent whole with a Content-Length (regression: the peer got an empty body)', async () => {
+    const chunks = [Buffer.alloc(1000, 97), Buffer.alloc(5000, 98), Buffer.alloc(3, 99)];
+    const md5 = createHash('md5').update(Buffer.concat(chunks)).digest('hex');
+    assert.equal(await chunkedUpload(p.port, '/streamed/chunked', chunks), 200);
+    const got = sink.last()!;
+    assert.equal(got.bytes, 6003);
+    assert.equal(got.md5, md5);
+    assert.equal(got.contentLength, '6003');
+    assert.equal(await chunkedUpload(p.port, '/streamed-1.1/chunked', chunks), 200);
+    assert.equal(sink.last()!.bytes, 6003, 'HTTP/1.1 to the peer streams the body chunked');
+    assert.equal(sink.last()!.md5, md5);
+  });
 
   it('200 MB download to a client that keeps pausing: every byte arrives, RSS growth under 64 MB (backpressure)', { timeout: 30_000 }, async () => {
     const size = 200 * MB;

@@ -24,8 +24,8 @@ export interface ProtocolAdapter<R> {
   /** The protocol request asks the peer to switch protocols (only HTTP can). */
   upgradable?(request: R): boolean;
   /**
-   * The backend cannot read a body of unknown length (uwsgi; PHP over FastCGI reads none without CONTENT_LENGTH):
-   * a chunked body is buffered to a length even with request buffering off.
+   * The backend cannot read a body of unknown length (uwsgi; PHP over FastCGI reads none without CONTENT_LENGTH;
+   * HTTP/1.0 has no chunked encoding): a chunked body is buffered to a length even with request buffering off.
    */
   readonly lengthRequired?: boolean;
   /** Rewrites a response header value (proxy_redirect), or undefined to keep it. */

@@ -145,6 +145,7 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
   const adapter: ProtocolAdapter<HttpRequest> = {
     prefix: 'proxy',
     hidden,
+    lengthRequired: conf.version !== '1.1',
     build: (s, group, body, bodyLength) => buildRequest(s, conf, group, body, bodyLength),
     upgradable: (r) => r.version === '1.1' && r.headers.some(([k]) => k.toLowerCase() === 'upgrade'),
     rewriteHeader: (s, name, value) => (name === 'location' || name === 'refresh' ? rewriteRedirectHeader(s, conf, name, value) : undefined),

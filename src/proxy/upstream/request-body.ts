@@ -3,6 +3,7 @@
 // arrives. client_max_body_size is enforced on the bytes actually read (413), client_body_timeout between reads.
 
 import { createReadStream, createWriteStream, unlink, type WriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PorticoError } from '../../core/errors.ts';
@@ -12,15 +13,20 @@ import type { RequestBody, StreamBody } from '../../upstream/types.ts';
 let tempCounter = 0;
 
 export function hasBody(req: DownstreamRequest): boolean {
-  if (req.httpVersion === '2.0') return !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders;
+  if ('stream' in req) return !req.stream.endAfterHeaders;
   const cl = req.headers['content-length'];
   if (cl !== undefined) return cl !== '0';
   return req.headers['transfer-encoding'] !== undefined;
 }
 
+/** Where the body bytes come from: the HTTP/2 stream itself, or node:http's request. */
+function bodySource(req: DownstreamRequest): Readable {
+  return 'stream' in req ? req.stream : req;
+}
+
 export function streamBody(req: DownstreamRequest): StreamBody {
   const cl = req.headers['content-length'];
-  return { kind: 'stream', stream: req, length: cl === undefined ? null : Number(cl) };
+  return { kind: 'stream', stream: bodySource(req), length: cl === undefined ? null : Number(cl) };
 }
 
 export interface BufferedBody {
@@ -28,7 +34,8 @@ export interface BufferedBody {
   cleanup(): void;
 }
 
-export function bufferBody(req: DownstreamRequest, maxSize: number, memLimit: number, timeoutMs: number): Promise<BufferedBody> {
+export function bufferBody(downstream: DownstreamRequest, maxSize: number, memLimit: number, timeoutMs: number): Promise<BufferedBody> {
+  const req = bodySource(downstream);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -69,7 +76,7 @@ export function bufferBody(req: DownstreamRequest, maxSize: number, memLimit: nu
       }
     };
     req.on('data', onData);
-    req.once('error', (e) => fail(new PorticoError('body-read', 'downstream', `client closed connection while reading request body: ${e.message}`)));
+    req.once('error', (e: Error) => fail(new PorticoError('body-read', 'downstream', `client closed connection while reading request body: ${e.message}`)));
     req.once('aborted', () => fail(new PorticoError('body-read', 'downstream', 'client closed connection while reading request body')));
     req.once('end', () => {
       if (done) return;
