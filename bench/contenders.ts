@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.ts';
 import { startNginx, type Nginx } from '../test/helpers/nginx.ts';
 import { makeTempDir } from '../test/helpers/tmp.ts';
-import { runDirect, type DirectLoadOptions } from './load/direct.ts';
+import { runDirect } from './load/direct.ts';
 import type { DirectTarget } from './load/direct-exchange.ts';
 import type { LoadResult } from './load/result.ts';
 import { processTree } from './proc-stats.ts';
@@ -28,8 +28,8 @@ export interface Contender {
   alive(): boolean;
   stop(): Promise<void>;
   output(): string;
-  /** Its own load instead of the scenario's HTTP load (the direct row). */
-  load?(durationS: number): Promise<LoadResult>;
+  /** Its own load instead of the scenario's HTTP load (the direct row), with `connections` requests in flight. */
+  load?(durationS: number, connections: number): Promise<LoadResult>;
 }
 
 export type Started = { readonly contender: Contender } | { readonly unavailable: string };
@@ -157,8 +157,14 @@ async function waitForPidFile(c: Contender, config: string): Promise<void> {
   }
 }
 
+export interface DirectContenderOptions {
+  readonly threads: number;
+  /** Unrecorded warm-up of the direct client when it runs with one request in flight (the latency pass). */
+  readonly warmupMsAtOne: number;
+}
+
 /** The direct row: no process of its own (its client's CPU is reported apart), the direct client as its load. */
-export function directContender(target: DirectTarget, options: Omit<DirectLoadOptions, 'durationS'>): Contender {
+export function directContender(target: DirectTarget, options: DirectContenderOptions): Contender {
   return {
     kind: 'direct',
     port: 0,
@@ -167,7 +173,8 @@ export function directContender(target: DirectTarget, options: Omit<DirectLoadOp
     alive: () => true,
     stop: async () => undefined,
     output: () => '',
-    load: (durationS) => runDirect(target, { ...options, durationS }),
+    load: (durationS, connections) =>
+      runDirect(target, { durationS, connections, threads: options.threads, warmupMs: connections === 1 ? options.warmupMsAtOne : 0 }),
   };
 }
 

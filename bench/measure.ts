@@ -1,6 +1,6 @@
 // One measurement of one server in one round: runs the scenario's load against it (or the direct client's load,
-// for the direct row) and reads the server's (and the backends') CPU time before and after, and its memory during
-// the slow download. Not the round order (run.ts).
+// for the direct row), at the usual 50 in flight or at the latency pass's 1, and reads the server's (and the
+// backends') CPU time before and after, and its memory during the slow download. Not the round order (run.ts).
 
 import { join } from 'node:path';
 import type { Contender } from './contenders.ts';
@@ -13,10 +13,14 @@ import { cpuMicros, rssBytes } from './proc-stats.ts';
 import type { Scenario } from './scenarios.ts';
 
 /** directThreads: the direct client's event loops (one: on two shared cores a second thread costs the backend more
- * CPU than it gains; see bench/README.md). */
+ * CPU than it gains; see bench/README.md). latencyConnections: requests in flight in the latency pass (wrk -t1 -c1,
+ * the direct client at concurrency 1); latencyDirectWarmupMs: unrecorded requests the direct client sends first in
+ * that pass (it is a fresh Node process each time, and at 1 in flight its cold first requests would be the p99). */
 export const load = {
   connections: 50,
   threads: 2,
+  latencyConnections: 1,
+  latencyDirectWarmupMs: 300,
   h2Streams: 10,
   tls13Cipher: 'TLS_AES_128_GCM_SHA256',
   slowBytesPerSecond: 1_000_000,
@@ -46,13 +50,16 @@ export interface MeasureSpec {
   readonly position: number;
   /** Directory for h2load's per-request log. */
   readonly scratchDir: string;
+  /** Requests in flight (wrk connections, direct client concurrency); default load.connections. The latency pass
+   * sets load.latencyConnections (wrk then runs one thread). */
+  readonly connections?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function runLoad(scenario: Scenario, contender: Contender, durationS: number, scratchDir: string): Promise<LoadResult> {
+export function runLoad(scenario: Scenario, contender: Contender, durationS: number, scratchDir: string, connections: number = load.connections): Promise<LoadResult> {
   const { port } = contender;
-  if (contender.load) return contender.load(durationS);
+  if (contender.load) return contender.load(durationS, connections);
   if (scenario.load === 'h2load') {
     const smoke = durationS <= 1;
     return runH2load(`https://127.0.0.1:${port}${scenario.path}`, {
@@ -65,7 +72,7 @@ export function runLoad(scenario: Scenario, contender: Contender, durationS: num
       logFile: join(scratchDir, `h2load-${contender.kind}-${process.hrtime.bigint()}.log`),
     });
   }
-  return runWrk(`http://127.0.0.1:${port}${scenario.path}`, { durationS, connections: load.connections, threads: load.threads });
+  return runWrk(`http://127.0.0.1:${port}${scenario.path}`, { durationS, connections, threads: Math.min(load.threads, connections) });
 }
 
 export async function measure(spec: MeasureSpec): Promise<Measurement> {
@@ -91,12 +98,12 @@ export async function measure(spec: MeasureSpec): Promise<Measurement> {
   } else if (scenario.load === 'purge') {
     const loop = startPurgeLoop({ port: contender.port, fillPrefix: '/c/p/', purgePrefix: '/purge', keysPerPurge: 20 });
     try {
-      result = await runLoad(scenario, contender, spec.durationS, spec.scratchDir);
+      result = await runLoad(scenario, contender, spec.durationS, spec.scratchDir, spec.connections);
     } finally {
       purge = await loop.stop();
     }
   } else {
-    result = await runLoad(scenario, contender, spec.durationS, spec.scratchDir);
+    result = await runLoad(scenario, contender, spec.durationS, spec.scratchDir, spec.connections);
   }
   const perRequest = (micros: number): number | undefined => (result.requests > 0 ? micros / result.requests : undefined);
   return {

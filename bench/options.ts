@@ -1,5 +1,5 @@
-// Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --only a,b, --workers 1,2,
-// --results FILE, --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the load settings
+// Command-line options of bench/run.ts: --smoke, --duration S, --rounds N, --warmup S, --latency-duration S,
+// --only a,b, --workers 1,2, --results FILE, --cpu-prof, --portico-node-options STR, --help. Not the scenario list (scenarios.ts) and not the load settings
 // (measure.ts).
 
 export interface BenchOptions {
@@ -9,6 +9,8 @@ export interface BenchOptions {
   readonly rounds: number;
   /** Seconds of unrecorded load per server before the first round. */
   readonly warmupS: number;
+  /** Seconds per server per round of the latency pass (1 request in flight; FastCGI / uwsgi, first table); 0: none. */
+  readonly latencyDurationS: number;
   /** Scenario names to run; all when empty. */
   readonly only: readonly string[];
   /** worker_processes of both servers, one table each, in this order; default 1 then 2. */
@@ -22,13 +24,17 @@ export interface BenchOptions {
   readonly help: boolean;
 }
 
-export const usage = `usage: node bench/run.ts [--smoke] [--duration S] [--rounds N] [--warmup S] [--only a,b,...]
-                         [--workers N,M,...] [--results FILE] [--cpu-prof] [--portico-node-options STR]
-  --smoke       every scenario for 1 s, 1 round, no warm-up, and static + fastcgi-unix at 2 workers
-                (what the test suite runs)
+export const usage = `usage: node bench/run.ts [--smoke] [--duration S] [--rounds N] [--warmup S] [--latency-duration S]
+                         [--only a,b,...] [--workers N,M,...] [--results FILE] [--cpu-prof]
+                         [--portico-node-options STR]
+  --smoke       every scenario for 1 s, 1 round, no warm-up, and static + fastcgi-unix at 2 workers;
+                the latency pass 1 s, for fastcgi-unix and uwsgi-unix only (what the test suite runs)
   --duration S  seconds of load per server per round (default 5)
-  --rounds N    alternating A/B rounds (default 3)
+  --rounds N    alternating A/B rounds (default 3); the latency pass has as many
   --warmup S    unrecorded load per server before the rounds (default 3)
+  --latency-duration S
+                seconds per server per round of the latency pass: 1 request in flight, FastCGI and uwsgi
+                scenarios, first table only (default 3, smoke 1; 0 leaves the pass out)
   --only LIST   comma-separated scenario names
   --workers LIST
                 worker_processes for nginx and Portico, one table per value (default 1,2); ceilings run
@@ -51,6 +57,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
   let durationS: number | undefined;
   let rounds: number | undefined;
   let warmupS: number | undefined;
+  let latencyDurationS: number | undefined;
   let only: string[] = [];
   let workers: number[] = [1, 2];
   let resultsPath: string | undefined;
@@ -74,6 +81,9 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
         break;
       case '--warmup':
         warmupS = positive(flag, value(), true, true);
+        break;
+      case '--latency-duration':
+        latencyDurationS = positive(flag, value(), true, true);
         break;
       case '--only':
         only = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -108,6 +118,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
     durationS: durationS ?? (smoke ? 1 : 5),
     rounds: rounds ?? (smoke ? 1 : 3),
     warmupS: warmupS ?? (smoke ? 0 : 3),
+    latencyDurationS: latencyDurationS ?? (smoke ? 1 : 3),
     only,
     workers,
     resultsPath,

@@ -1,6 +1,6 @@
 // Turns the measurements of a run into per-server summaries (medians over rounds, Portico/nginx and ceiling/nginx
-// ratios per round with their spread, p99 added over the direct client, target status) and prints them as a
-// Markdown table. Not the measuring.
+// ratios per round with their spread, p50/p99 added over the direct client at 50 and at 1 request in flight, target
+// status) and prints them as Markdown tables: the main one and the latency pass's. Not the measuring.
 
 import type { ContenderKind } from './contenders.ts';
 import type { Measurement } from './measure.ts';
@@ -36,7 +36,25 @@ export interface Summary {
   readonly tls?: string;
   /** Direct row: the direct client's own CPU time per request (utime+stime of its process). */
   readonly clientCpuUsPerRequest?: number;
-  /** nginx and Portico rows: their median p50/p99 minus the direct row's. */
+  /** nginx and Portico rows: their median p50/p99 minus the direct row's, at 50 in flight (information only). */
+  readonly p50AddedMs?: number;
+  readonly p99AddedMs?: number;
+  /** The latency pass (1 request in flight), when it ran for this server. */
+  readonly latency?: LatencySummary;
+}
+
+/** One server's latency pass: medians over its rounds at 1 request in flight, and what it adds over direct. */
+export interface LatencySummary {
+  readonly reqPerSec: number;
+  readonly p50Ms: number | undefined;
+  readonly p99Ms: number | undefined;
+  /** Each round's p99, in round order. */
+  readonly p99PerRound: readonly number[];
+  readonly errors: number;
+  readonly errorDetail: string;
+  /** Server CPU per request (the direct row: the client's own). */
+  readonly cpuUsPerRequest: number | undefined;
+  /** nginx, Portico and the ceiling: median p50/p99 minus the direct row's, both at 1 in flight. */
   readonly p50AddedMs?: number;
   readonly p99AddedMs?: number;
 }
@@ -46,6 +64,10 @@ export interface ContenderRun {
   status: RunStatus;
   reason?: string;
   readonly measurements: Measurement[];
+  /** The latency pass's measurements (1 request in flight), one per round. */
+  latency?: Measurement[];
+  /** Why the latency pass failed for this server (its main measurements stand). */
+  latencyReason?: string;
   peakRssBytes?: number;
   summary?: Summary;
 }
@@ -59,7 +81,8 @@ export interface ScenarioRun {
   readonly contenders: ContenderRun[];
   /** Whether Portico met the scenario's target; undefined when it has no checkable target or did not run. */
   targetMet?: boolean;
-  /** Whether Portico's p99 added over direct met target.p99AddedMs; undefined without both rows. */
+  /** Whether Portico's p99 added over direct at 1 request in flight (the latency pass) met target.p99AddedMs;
+   * undefined without the latency pass of both. */
   p99TargetMet?: boolean;
   seconds?: number;
 }
@@ -74,6 +97,25 @@ function median(values: readonly number[]): number | undefined {
 }
 
 const defined = <T>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
+
+const added = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? a - b : undefined);
+
+const clientCpuPerRequest = (m: Measurement): number | undefined =>
+  m.load.extra?.clientCpuMicros !== undefined && m.load.requests > 0 ? Number(m.load.extra.clientCpuMicros) / m.load.requests : undefined;
+
+function latencySummary(ms: readonly Measurement[]): LatencySummary {
+  const byRound = [...ms].sort((a, b) => a.round - b.round);
+  const cpu = defined(ms.map((m) => m.cpuUsPerRequest ?? clientCpuPerRequest(m)));
+  return {
+    reqPerSec: median(ms.map((m) => m.load.reqPerSec))!,
+    p50Ms: median(defined(ms.map((m) => m.load.p50Ms))),
+    p99Ms: median(defined(ms.map((m) => m.load.p99Ms))),
+    p99PerRound: defined(byRound.map((m) => m.load.p99Ms)),
+    errors: ms.reduce((n, m) => n + m.load.errors, 0),
+    errorDetail: ms.map((m) => m.load.errorDetail).filter(Boolean).join('; '),
+    cpuUsPerRequest: median(cpu),
+  };
+}
 
 export function summarize(run: ScenarioRun): void {
   const nginx = run.contenders.find((c) => c.kind === 'nginx');
@@ -96,7 +138,7 @@ export function summarize(run: ScenarioRun): void {
     for (const p of purges) for (const [k, v] of Object.entries(p.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     const read = ms.map((m) => Number(m.load.extra?.bytesRead ?? 0));
     const tls = ms.find((m) => m.load.tls)?.load.tls;
-    const clientCpu = defined(ms.map((m) => (m.load.extra?.clientCpuMicros !== undefined && m.load.requests > 0 ? Number(m.load.extra.clientCpuMicros) / m.load.requests : undefined)));
+    const clientCpu = defined(ms.map(clientCpuPerRequest));
     c.summary = {
       reqPerSec: median(ms.map((m) => m.load.reqPerSec))!,
       p50Ms: median(defined(ms.map((m) => m.load.p50Ms))),
@@ -118,24 +160,32 @@ export function summarize(run: ScenarioRun): void {
       ...(purges.length > 0 ? { purges: purges.reduce((n, p) => n + p.purges, 0), purgeStatuses: statuses } : {}),
       ...(tls ? { tls: `${tls.protocol} ${tls.cipher}` } : {}),
       ...(clientCpu.length > 0 ? { clientCpuUsPerRequest: median(clientCpu) } : {}),
+      ...(c.latency && c.latency.length > 0 ? { latency: latencySummary(c.latency) } : {}),
     };
   }
   const direct = run.contenders.find((c) => c.kind === 'direct')?.summary;
   if (direct) {
     for (const c of run.contenders) {
-      if ((c.kind !== 'nginx' && c.kind !== 'portico') || !c.summary) continue;
-      const added = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? a - b : undefined);
-      c.summary = { ...c.summary, p50AddedMs: added(c.summary.p50Ms, direct.p50Ms), p99AddedMs: added(c.summary.p99Ms, direct.p99Ms) };
+      if (c.kind === 'direct' || !c.summary) continue;
+      if (c.kind === 'nginx' || c.kind === 'portico') {
+        c.summary = { ...c.summary, p50AddedMs: added(c.summary.p50Ms, direct.p50Ms), p99AddedMs: added(c.summary.p99Ms, direct.p99Ms) };
+      }
+      const own = c.summary.latency;
+      if (own && direct.latency) {
+        const latency = { ...own, p50AddedMs: added(own.p50Ms, direct.latency.p50Ms), p99AddedMs: added(own.p99Ms, direct.latency.p99Ms) };
+        c.summary = { ...c.summary, latency };
+      }
     }
   }
   const portico = run.contenders.find((c) => c.kind === 'portico')?.summary;
   if (!portico) run.targetMet = undefined;
   else if (run.target.ratio !== undefined) run.targetMet = portico.ratio !== undefined && portico.ratio.median >= run.target.ratio;
   else if (run.target.growthMiB !== undefined) run.targetMet = portico.rssGrowthMiB !== undefined && portico.rssGrowthMiB < run.target.growthMiB;
-  run.p99TargetMet = portico?.p99AddedMs !== undefined && run.target.p99AddedMs !== undefined ? portico.p99AddedMs <= run.target.p99AddedMs : undefined;
+  const p99Added = portico?.latency?.p99AddedMs;
+  run.p99TargetMet = p99Added !== undefined && run.target.p99AddedMs !== undefined ? p99Added <= run.target.p99AddedMs : undefined;
 }
 
-const signed = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+const signed = (v: number, digits = 2): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
 
 const num = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 
@@ -163,9 +213,11 @@ function notes(run: ScenarioRun, c: ContenderRun): string {
   }
   if (s.errors > 0) parts.push(s.errorDetail);
   if (s.clientCpuUsPerRequest !== undefined) parts.push(`the direct client's own CPU: ${num(s.clientCpuUsPerRequest, 1)} µs/req`);
-  if (s.p99AddedMs !== undefined) parts.push(`p99 ${signed(s.p99AddedMs)} ms over direct (p50 ${s.p50AddedMs !== undefined ? signed(s.p50AddedMs) : '—'})`);
+  if (s.p99AddedMs !== undefined) {
+    parts.push(`at 50 in flight p99 ${signed(s.p99AddedMs)} ms over direct (p50 ${s.p50AddedMs !== undefined ? signed(s.p50AddedMs) : '—'}; queueing, information only)`);
+  }
   if (c.kind === 'portico') {
-    if (run.p99TargetMet !== undefined) parts.push(`target p99 added ≤ ${run.target.p99AddedMs} ms: ${run.p99TargetMet ? 'met' : 'NOT met'}`);
+    if (run.target.p99AddedMs !== undefined && run.contenders.some((x) => x.kind === 'direct')) parts.push(p99TargetText(run, s));
     if (run.target.ratio !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'} (${num(s.ratio?.median, 3)})`);
     else if (run.target.growthMiB !== undefined) parts.push(`target ${run.target.text}: ${run.targetMet ? 'met' : 'NOT met'}`);
     else parts.push(`target: ${run.target.text}`);
@@ -173,6 +225,21 @@ function notes(run: ScenarioRun, c: ContenderRun): string {
   }
   return parts.join('; ');
 }
+
+function p99TargetText(run: ScenarioRun, s: Summary): string {
+  const what = `target p99 added ≤ ${run.target.p99AddedMs} ms at 1 in flight`;
+  const p99 = s.latency?.p99AddedMs;
+  if (run.p99TargetMet === undefined || p99 === undefined) return `${what}: not measured (no latency pass for both Portico and direct)`;
+  return `${what}: ${run.p99TargetMet ? 'met' : 'NOT met'} (${signed(p99)} ms)`;
+}
+
+function markdown(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '/').replace(/\s+/g, ' ');
 
 /** The summary table, one row per server per scenario, as padded Markdown. */
 export function table(runs: readonly ScenarioRun[]): string {
@@ -196,11 +263,47 @@ export function table(runs: readonly ScenarioRun[]): string {
         slow ? '—' : num(s?.backendCpuUsPerRequest, 1),
         num(s?.peakRssMiB, 1),
         slow ? '' : ratioText(s?.ratio),
-        notes(run, c).replace(/\|/g, '/').replace(/\s+/g, ' '),
+        cell(notes(run, c)),
       ]);
     }
   }
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return markdown(head, rows);
+}
+
+function latencyNotes(run: ScenarioRun, c: ContenderRun): string {
+  const l = c.summary?.latency;
+  const parts: string[] = [];
+  if (c.latencyReason) parts.push(`failed: ${c.latencyReason}`);
+  if (l && l.errors > 0) parts.push(l.errorDetail);
+  if (c.kind === 'portico' && c.summary && run.target.p99AddedMs !== undefined) parts.push(p99TargetText(run, c.summary));
+  if (c.kind === 'direct') parts.push('the yardstick: CPU µs/req is the client\'s own');
+  return parts.join('; ');
+}
+
+/** The latency pass's table (1 request in flight): one row per server of every scenario that had the pass; empty
+ * when none did. */
+export function latencyTable(runs: readonly ScenarioRun[]): string {
+  const head = ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms (per round)', 'p50 added', 'p99 added', 'errors', 'CPU µs/req', 'notes'];
+  const rows: string[][] = [];
+  for (const run of runs) {
+    if (!run.contenders.some((c) => c.latency?.length || c.latencyReason)) continue;
+    for (const c of run.contenders) {
+      const l = c.summary?.latency;
+      if (!l && !c.latencyReason) continue;
+      const perRound = l && l.p99PerRound.length > 1 ? ` (${l.p99PerRound.map((x) => x.toFixed(2)).join(' ')})` : '';
+      rows.push([
+        run.name,
+        c.kind,
+        l ? rate(l.reqPerSec) : '—',
+        num(l?.p50Ms, 3),
+        l ? `${num(l.p99Ms, 3)}${perRound}` : '—',
+        l?.p50AddedMs !== undefined ? signed(l.p50AddedMs, 3) : '',
+        l?.p99AddedMs !== undefined ? signed(l.p99AddedMs, 3) : '',
+        l ? String(l.errors) : '—',
+        num(l?.cpuUsPerRequest, 1),
+        cell(latencyNotes(run, c)),
+      ]);
+    }
+  }
+  return rows.length > 0 ? markdown(head, rows) : '';
 }

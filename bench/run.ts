@@ -1,8 +1,9 @@
 // The benchmark (`npm run bench`): starts php-fpm, uWSGI + Flask and a node origin on loopback, then, once per
 // --workers value (default 1 then 2), for each scenario runs the same nginx-syntax config under nginx and Portico at
 // that worker_processes, plus (at 1 worker) the bare Node 24 ceiling where one applies and (in the first table) the
-// direct client straight to php-fpm / uWSGI, in alternating rounds of wrk / h2load load; prints one summary table
-// per worker count and appends the run to bench/results/. Not part of `npm test` (only --smoke is, via
+// direct client straight to php-fpm / uWSGI, in alternating rounds of wrk / h2load load, then for FastCGI / uwsgi
+// in the first table a latency pass at 1 request in flight; prints one summary table per worker count (and the
+// latency pass's table after the first) and appends the run to bench/results/. Not part of `npm test` (only --smoke is, via
 // test/bench-smoke.test.ts).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,9 +23,9 @@ import { parseOptions, usage, type BenchOptions } from './options.ts';
 import { peakRssBytes, processTree } from './proc-stats.ts';
 import { probe } from './probe.ts';
 import { formatProfile, summarizeProfiles } from './profile-summary.ts';
-import { summarize, table, type ContenderRun, type ScenarioRun } from './report.ts';
+import { latencyTable, summarize, table, type ContenderRun, type ScenarioRun } from './report.ts';
 import { appendResult, commit, defaultResultsPath, machine, repoDir, resultsDir } from './results.ts';
-import { scenarioNames, scenarios, smokeMultiWorkerScenarios, type Scenario, type ScenarioContext } from './scenarios.ts';
+import { scenarioNames, scenarios, smokeLatencyScenarios, smokeMultiWorkerScenarios, type Scenario, type ScenarioContext } from './scenarios.ts';
 
 interface Shared {
   readonly options: BenchOptions;
@@ -63,12 +64,19 @@ function contendersOf(s: Scenario, t: TablePlan): number {
   return 2 + (t.ceilings && s.ceiling ? 1 : 0) + (t.direct && s.direct ? 1 : 0);
 }
 
+/** Whether the scenario gets the latency pass (1 request in flight) in this table: FastCGI / uwsgi, where the
+ * direct row runs; under --smoke only smokeLatencyScenarios. */
+function latencyPass(s: Scenario, t: TablePlan, o: BenchOptions): boolean {
+  return t.direct && s.direct !== undefined && o.latencyDurationS > 0 && (!o.smoke || smokeLatencyScenarios.includes(s.name));
+}
+
 function estimateSeconds(tables: readonly TablePlan[], o: BenchOptions): number {
   let total = 5;
   for (const t of tables) {
     for (const s of t.scenarios) {
       const warm = s.load === 'slow-client' ? 0 : o.warmupS;
       total += 3 + t.workerProcesses + contendersOf(s, t) * (warm + o.rounds * (o.durationS + 0.5));
+      if (latencyPass(s, t, o)) total += contendersOf(s, t) * o.rounds * (o.latencyDurationS + 0.5) + o.rounds * (load.latencyDirectWarmupMs / 1000);
     }
   }
   return Math.ceil(total);
@@ -139,6 +147,12 @@ async function runScenario(s: Scenario, shared: Shared, table: TablePlan): Promi
     run.reason ??= `${entry.kind}: ${entry.reason}`;
     log(`${label}: ${entry.kind} failed: ${entry.reason}`);
   };
+  const failLatency = (entry: ContenderRun, err: unknown): void => {
+    entry.latencyReason = message(err);
+    run.status = 'failed';
+    run.reason ??= `${entry.kind} latency pass: ${entry.latencyReason}`;
+    log(`${label}: ${entry.kind} latency pass failed: ${entry.latencyReason}`);
+  };
   try {
     const [nginxPort, porticoPort, ceilingPort] = await freePorts(3);
     const context = (dir: string): ScenarioContext => ({ port: nginxPort!, dir, backends: shared.backends, cert: shared.cert, htmlDir: shared.htmlDir });
@@ -157,7 +171,7 @@ async function runScenario(s: Scenario, shared: Shared, table: TablePlan): Promi
     if (direct) {
       const directRun: ContenderRun = { kind: 'direct', status: 'ok', measurements: [] };
       run.contenders.push(directRun);
-      live.push({ contender: directContender(direct, { connections: load.connections, threads: load.directThreads }), run: directRun });
+      live.push({ contender: directContender(direct, { threads: load.directThreads, warmupMsAtOne: load.latencyDirectWarmupMs }), run: directRun });
     }
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const startPortico = async (): Promise<void> => {
@@ -226,6 +240,32 @@ async function runScenario(s: Scenario, shared: Shared, table: TablePlan): Promi
           if (!entry.contender.alive()) throw new Error('exited during the measurement');
         } catch (err) {
           fail(entry.run, entry.contender.alive() ? err : new Error(`exited during the measurement: ${entry.contender.output().trim().split('\n').slice(-8).join(' | ')}`));
+        }
+      }
+    }
+    if (latencyPass(s, table, options)) {
+      for (let round = 0; round < options.rounds; round++) {
+        const order = rotate(live, round);
+        for (let position = 0; position < order.length; position++) {
+          const entry = order[position]!;
+          if (entry.run.status !== 'ok' || entry.run.latencyReason !== undefined) continue;
+          log(`${label}: latency round ${round + 1}/${options.rounds} (1 in flight): ${entry.contender.kind}`);
+          try {
+            const m = await measure({
+              scenario: s,
+              contender: entry.contender,
+              backendPids,
+              durationS: options.latencyDurationS,
+              round,
+              position,
+              scratchDir: shared.scratch,
+              connections: load.latencyConnections,
+            });
+            if (!entry.contender.alive()) throw new Error(`exited during the latency pass: ${entry.contender.output().trim().split('\n').slice(-8).join(' | ')}`);
+            (entry.run.latency ??= []).push(m);
+          } catch (err) {
+            failLatency(entry.run, err);
+          }
         }
       }
     }
@@ -315,6 +355,10 @@ async function main(): Promise<number> {
       `Portico on Node ${host.node}; ${host.wrk} -t${load.threads} -c${load.connections}; ` +
       `${host.h2load} -t${load.threads} -c${load.connections} -m${load.h2Streams} ${load.tls13Cipher}; ` +
       `direct client (Node, Portico's codecs) ${load.directThreads} thread(s), ${load.connections} in flight, a connection per request`,
+    options.latencyDurationS > 0
+      ? `latency pass (FastCGI / uwsgi, first table${options.smoke ? `, smoke: ${smokeLatencyScenarios.join(', ')}` : ''}): ${options.rounds} round(s) × ${options.latencyDurationS} s per server at ` +
+        `${load.latencyConnections} request in flight: wrk -t1 -c${load.latencyConnections}; direct client after ${load.latencyDirectWarmupMs} ms unrecorded`
+      : 'latency pass: off (--latency-duration 0)',
     `${options.rounds} round(s) × ${options.durationS} s per server, warm-up ${options.warmupS} s${options.smoke ? ' (smoke)' : ''}; ${seconds.toFixed(0)} s in all; ` +
       `load average ${loadStart} at the start, ${loadEnd} at the end` +
       (options.porticoNodeOptions ? `; Portico NODE_OPTIONS=${options.porticoNodeOptions}` : ''),
@@ -325,6 +369,13 @@ async function main(): Promise<number> {
     const extras = [t.ceilings ? 'Node ceilings' : 'no ceilings', t.direct ? 'direct rows' : 'no direct rows'].join(', ');
     const skipped = t.skipped.length > 0 ? `; left out: ${t.skipped.join('; ')}` : '';
     process.stdout.write(`\nworker_processes ${t.workerProcesses} (${what}; ${extras}${skipped})\n\n${table(t.scenarios)}\n`);
+    const latency = latencyTable(t.scenarios);
+    if (latency) {
+      process.stdout.write(
+        `\nLatency added at 1 request in flight (worker_processes ${t.workerProcesses}; medians over the rounds; added = this server minus ` +
+          `direct, both at 1 in flight; Portico's target: p99 added ≤ 1 ms)\n\n${latency}\n`,
+      );
+    }
   }
   const resultsPath = options.resultsPath ?? defaultResultsPath(date, rev);
   appendResult(resultsPath, { date: date.toISOString(), commit: rev, machine: host, options, load, seconds, loadAverage: { start: loadStart, end: loadEnd }, tables });

@@ -35,7 +35,7 @@ export interface Target {
   readonly ratio?: number;
   /** Largest RSS growth during the slow download, in MiB. */
   readonly growthMiB?: number;
-  /** Largest p99 Portico may add over the direct client's p99, in ms. */
+  /** Largest p99 Portico may add over the direct client's p99 in the latency pass (1 request in flight), in ms. */
   readonly p99AddedMs?: number;
   readonly text: string;
 }
@@ -269,3 +269,6 @@ export const scenarioNames: readonly string[] = scenarios.map((s) => s.name);
 
 /** What --smoke runs in its tables above 1 worker: two HTTP/1 scenarios, so that path is exercised too. */
 export const smokeMultiWorkerScenarios: readonly string[] = ['static', 'fastcgi-unix'];
+
+/** The scenarios --smoke runs the latency pass for: one per protocol, to keep the smoke run short. */
+export const smokeLatencyScenarios: readonly string[] = ['fastcgi-unix', 'uwsgi-unix'];

@@ -1,7 +1,9 @@
 // Smoke test of the benchmark harness: runs `bench/run.ts --smoke` (every scenario for 1 s, one round, at 1 worker;
-// static and fastcgi-unix again at 2 workers) as a child process and checks that every scenario produced rows for
-// nginx and Portico (and its Node ceiling, and the direct client for FastCGI / uwsgi) with req/s > 0 and no errors,
-// and that the 2-worker rows came from a master and its workers, so the harness cannot rot.
+// static and fastcgi-unix again at 2 workers; the latency pass at 1 request in flight for fastcgi-unix and
+// uwsgi-unix) as a child process and checks that every scenario produced rows for nginx and Portico (and its Node
+// ceiling, and the direct client for FastCGI / uwsgi) with req/s > 0 and no errors, that the latency pass measured
+// every server with a p99 added over direct and a target status, and that the 2-worker rows came from a master and
+// its workers, so the harness cannot rot.
 // Not a performance test: the numbers are not compared with anything.
 
 import assert from 'node:assert/strict';
@@ -9,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { scenarioNames, scenarios, smokeMultiWorkerScenarios } from '../bench/scenarios.ts';
+import { scenarioNames, scenarios, smokeLatencyScenarios, smokeMultiWorkerScenarios } from '../bench/scenarios.ts';
 import { makeTempDir } from './helpers/tmp.ts';
 
 /**
@@ -19,11 +21,21 @@ import { makeTempDir } from './helpers/tmp.ts';
  */
 const pendingModules: readonly string[] = [];
 
+interface LatencyRow {
+  reqPerSec: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  errors: number;
+  errorDetail: string;
+  p99AddedMs?: number;
+}
+
 interface Row {
   kind: string;
   status: string;
   reason?: string;
-  summary?: { reqPerSec: number; errors: number; errorDetail: string; readMiB?: number; p99AddedMs?: number };
+  latencyReason?: string;
+  summary?: { reqPerSec: number; errors: number; errorDetail: string; readMiB?: number; p99AddedMs?: number; latency?: LatencyRow };
 }
 
 interface ScenarioRow {
@@ -84,7 +96,7 @@ function assertTable(rows: readonly ScenarioRow[], output: string): void {
   }
 }
 
-test('bench/run.ts --smoke measures every scenario on nginx, Portico, the Node ceilings and direct, at 1 and 2 workers, without errors', { timeout: 180_000 }, async () => {
+test('bench/run.ts --smoke measures every scenario on nginx, Portico, the Node ceilings and direct, at 1 and 2 workers and at 1 request in flight, without errors', { timeout: 180_000 }, async () => {
   const resultsPath = join(makeTempDir('portico-bench-smoke-'), 'results.json');
   const { code, output } = await runSmoke(resultsPath);
   const runs = JSON.parse(readFileSync(resultsPath, 'utf8')) as { tables: TableRow[] }[];
@@ -99,9 +111,21 @@ test('bench/run.ts --smoke measures every scenario on nginx, Portico, the Node c
     const row = one.scenarios.find((r) => r.name === s.name)!;
     assert.ok(row.contenders.some((c) => c.kind === 'direct'), `${s.name}: no direct row\n${output}`);
     const portico = row.contenders.find((c) => c.kind === 'portico');
-    assert.equal(typeof portico?.summary?.p99AddedMs, 'number', `${s.name}: no p99 added over direct\n${output}`);
+    assert.equal(typeof portico?.summary?.p99AddedMs, 'number', `${s.name}: no p99 added over direct at 50 in flight\n${output}`);
+    if (!smokeLatencyScenarios.includes(s.name)) {
+      assert.ok(row.contenders.every((c) => c.summary?.latency === undefined), `${s.name}: a latency pass outside the smoke subset`);
+      continue;
+    }
+    for (const c of row.contenders) {
+      const l = c.summary?.latency;
+      assert.ok(l, `${s.name}/${c.kind}: no latency pass at 1 in flight (${c.latencyReason ?? 'not run'})\n${output}`);
+      assert.ok(l.reqPerSec > 0 && typeof l.p50Ms === 'number' && typeof l.p99Ms === 'number', `${s.name}/${c.kind}: latency pass measured nothing\n${output}`);
+      assert.equal(l.errors, 0, `${s.name}/${c.kind}: ${l.errors} errors at 1 in flight: ${l.errorDetail}\n${output}`);
+      if (c.kind !== 'direct') assert.equal(typeof l.p99AddedMs, 'number', `${s.name}/${c.kind}: no p99 added over direct at 1 in flight\n${output}`);
+    }
     assert.equal(typeof row.p99TargetMet, 'boolean', `${s.name}: no p99 target status\n${output}`);
   }
+  assert.match(output, /Latency added at 1 request in flight/, 'the latency table is printed');
   for (const row of two.scenarios) assert.ok(!row.contenders.some((c) => c.kind === 'direct' || c.kind.startsWith('node-')), `${row.name}: ceilings and direct rows only at 1 worker`);
   assert.match(output, /worker_processes 2 \(nginx master \+ 2 workers, Portico node:cluster master \+ 2 workers/, 'the 2-worker table is printed');
   assert.equal(code, 0, `bench/run.ts --smoke exited with ${code}\n${output}`);

@@ -1,7 +1,8 @@
 // The direct load generator: `node bench/load/direct-client.ts --target JSON --connections 50 --threads 2
-// --duration S` keeps that many requests in flight straight to php-fpm / uWSGI for S seconds, one connection per
-// request (direct-exchange.ts, Portico's codecs), spread over worker threads as wrk spreads its connections, and
-// prints one JSON line: completed requests, req/s, p50/p99, errors, statuses and its own CPU time.
+// --duration S [--warmup-ms MS]` keeps that many requests in flight (1 for the latency pass) straight to php-fpm /
+// uWSGI for S seconds, one connection per request (direct-exchange.ts, Portico's codecs), spread over worker threads
+// as wrk spreads its connections, after MS milliseconds of the same load that are not counted, and prints one JSON
+// line: completed requests, req/s, p50/p99, errors, statuses and its own CPU time (measured period only).
 // Not run in the harness's process (load/direct.ts spawns it) and not an HTTP client.
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -14,6 +15,8 @@ export interface DirectClientOptions {
   readonly threads: number;
   readonly durationS: number;
   readonly timeoutMs: number;
+  /** Unrecorded load before the measured period, in ms, from the main thread (the only one at 1 in flight). */
+  readonly warmupMs: number;
 }
 
 /** The JSON line the client prints. */
@@ -74,6 +77,7 @@ async function runSlots(job: SlotsJob): Promise<SlotsResult> {
 }
 
 export async function runDirectClient(o: DirectClientOptions): Promise<DirectClientReport> {
+  if (o.warmupMs > 0) await runSlots({ target: o.target, connections: o.connections, deadline: Date.now() + o.warmupMs, timeoutMs: o.timeoutMs });
   const cpu0 = process.cpuUsage();
   const started = Date.now();
   const deadline = started + o.durationS * 1000;
@@ -138,6 +142,7 @@ function parseArgs(argv: readonly string[]): DirectClientOptions {
     threads: optional('--threads', 2),
     durationS: Number(get('--duration')),
     timeoutMs: optional('--timeout-ms', 10_000),
+    warmupMs: optional('--warmup-ms', 0),
   };
 }
 

@@ -13,6 +13,8 @@ export interface DirectLoadOptions {
   readonly durationS: number;
   readonly connections: number;
   readonly threads: number;
+  /** Unrecorded requests before the measured period, in ms of the client's own time (0: none). */
+  readonly warmupMs: number;
 }
 
 export async function runDirect(target: DirectTarget, o: DirectLoadOptions): Promise<LoadResult> {
@@ -22,9 +24,10 @@ export async function runDirect(target: DirectTarget, o: DirectLoadOptions): Pro
     '--connections', String(o.connections),
     '--threads', String(o.threads),
     '--duration', String(o.durationS),
+    '--warmup-ms', String(o.warmupMs),
     '--timeout-ms', '10000',
   ];
-  const r = await runTool(process.execPath, args, 'nodejs', (o.durationS + 30) * 1000);
+  const r = await runTool(process.execPath, args, 'nodejs', (o.durationS + o.warmupMs / 1000 + 30) * 1000);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.code !== 0 || r.timedOut || !line.startsWith('{')) {
     throw new Error(`direct client (${target.protocol} ${target.address}) failed (code ${r.code}, signal ${r.signal}, timed out ${r.timedOut}):\n${r.stdout}${r.stderr}`);
