@@ -22,7 +22,7 @@ export interface HeldEntry {
 export interface HeldBodiesOptions {
   /** Largest body held, in bytes. Default 64 KiB. */
   readonly maxBodySize?: number;
-  /** Default 8 MiB. */
+  /** Default 4 MiB. */
   readonly maxBytes?: number;
   /** Entry files changed within this many ms are not held. Default 2000. */
   readonly settleMs?: number;
@@ -37,7 +37,7 @@ export class HeldBodies {
 
   constructor(options: HeldBodiesOptions = {}) {
     this.#maxBodySize = options.maxBodySize ?? 64 * 1024;
-    this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.#settleMs = options.settleMs ?? 2000;
   }
 

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
+import { flushCompileCache } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgsError, parseArgs, USAGE, type CliArgs } from './args.ts';
@@ -72,7 +73,7 @@ function signal(a: CliArgs, o: InstanceOptions): number {
 }
 
 async function detach(o: InstanceOptions, pidPath: string): Promise<number> {
-  const child = spawn(process.execPath, process.argv.slice(1), {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     stdio: 'ignore',
     env: { ...process.env, PORTICO_DAEMONIZED: '1' },
@@ -88,10 +89,20 @@ async function detach(o: InstanceOptions, pidPath: string): Promise<number> {
   return 1;
 }
 
+/** Writes Node's compile cache (bin/portico's NODE_COMPILE_CACHE) now that every module is loaded, not at exit. */
+function saveCompileCache(): void {
+  try {
+    flushCompileCache();
+  } catch {
+    // no cache: only the next start is slower
+  }
+}
+
 async function run(a: CliArgs): Promise<number> {
   const o = options(a);
   if (cluster.isWorker) {
     await runWorker(o);
+    saveCompileCache();
     return -1;
   }
   const inst = new Instance(o);
@@ -113,6 +124,7 @@ async function run(a: CliArgs): Promise<number> {
       say(`[emerg] ${(e as Error).message}`);
       return 1;
     }
+    saveCompileCache();
     return -1;
   }
   try {
@@ -123,6 +135,7 @@ async function run(a: CliArgs): Promise<number> {
     await inst.errorLog.close();
     return 1;
   }
+  saveCompileCache();
   return -1;
 }
 

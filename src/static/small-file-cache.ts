@@ -18,7 +18,7 @@ export interface SmallFileCacheOptions {
   readonly maxFileSize?: number;
   /** Default 1024. */
   readonly maxEntries?: number;
-  /** Default 16 MiB. */
+  /** Default 4 MiB. */
   readonly maxBytes?: number;
   /** Files whose ctime or mtime is younger than this are read from disk every time. Default 2000 ms. */
   readonly settleMs?: number;
@@ -38,7 +38,7 @@ export class SmallFileCache {
   constructor(options: SmallFileCacheOptions = {}) {
     this.#maxFileSize = options.maxFileSize ?? 64 * 1024;
     this.#maxEntries = options.maxEntries ?? 1024;
-    this.#maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.#settleMs = options.settleMs ?? 2000;
     this.#now = options.now ?? Date.now;
   }

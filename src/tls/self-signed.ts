@@ -2,8 +2,9 @@
 // Not trusted by anyone: served while a real certificate is being obtained, and for the demo config.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type * as Forge from 'node-forge';
 import { PorticoError } from '../core/errors.ts';
 import { nameSetKey, normalizeNames } from './names.ts';
 
@@ -23,6 +24,13 @@ export interface SelfSignedOptions {
 const DAY = 86_400_000;
 const MAX_CACHED = 1000;
 const cache = new Map<string, SelfSigned>();
+let forgeModule: typeof Forge | undefined;
+
+/** node-forge on first use (a configuration without self-signed placeholders never loads it). */
+function forgeLib(): typeof Forge {
+  forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge;
+  return forgeModule;
+}
 
 function altName(name: string): { type: number; value?: string; ip?: string } {
   return isIP(name) !== 0 ? { type: 7, ip: name } : { type: 2, value: name };
@@ -31,7 +39,8 @@ function altName(name: string): { type: number; value?: string; ip?: string } {
 function build(names: string[], notBefore: number, notAfter: number): SelfSigned {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const forge = forgeLib();
+  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as Forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
   const serial = randomBytes(16);

@@ -6,7 +6,7 @@
 import { PeerGroup } from '../../balancer/group.ts';
 import { clustered, gatherSnapshots } from '../../observability/cluster-metrics.ts';
 import { clearLiveGauges, setLiveGauges, type LiveGauges } from '../../observability/metrics.ts';
-import { exposition, processMetrics, PROMETHEUS_CONTENT_TYPE } from '../../observability/prometheus.ts';
+import { exposition, processMetrics, prometheusContentType } from '../../observability/prometheus.ts';
 import { CACHE_PATHS } from '../cache/conf.ts';
 import { zoneHandle, type ZoneHandle } from '../cache/zones.ts';
 import type { ContentFactory } from '../content.ts';
@@ -44,11 +44,12 @@ export const prometheusContent: ContentFactory = {
     setLiveGauges(owner, () => liveGauges(ctx.shared, zones));
     ctx.onClose(() => clearLiveGauges(owner));
     processMetrics();
+    const contentType = prometheusContentType();
     return (s) => {
       if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
       (clustered() ? gatherSnapshots().then((all) => exposition(all.map((x) => x.families))) : exposition()).then(
         (text) => {
-          if (!s.res.destroyed) s.respond(200, [], text, PROMETHEUS_CONTENT_TYPE);
+          if (!s.res.destroyed) s.respond(200, [], text, contentType);
         },
         (e: unknown) => s.fail(e),
       );

@@ -4,7 +4,8 @@
 
 import { isIP } from 'node:net';
 import type https from 'node:https';
-import acme from 'acme-client';
+import type * as acme from 'acme-client';
+import { acmeClient } from './acme-client.ts';
 import { assertKeyMatches, joinPemChain, missingNames, readCertificateInfo, splitPemChain } from '../cert-info.ts';
 import type { CertificateInfo } from '../cert-info.ts';
 import type { TlsLogger } from '../logger.ts';
@@ -113,7 +114,7 @@ export class AcmeIssuer {
   }
 
   #client(keyPem: string, accountUrl?: string): { client: acme.Client; transport: Transport } {
-    const client = new acme.Client({
+    const client = new (acmeClient().Client)({
       directoryUrl: this.directoryUrl,
       accountKey: keyPem,
       ...(accountUrl !== undefined ? { accountUrl } : {}),
@@ -219,7 +220,7 @@ export class AcmeIssuer {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       const keyPem = generatePrivateKeyPem(keyType);
-      const [, csr] = await acme.crypto.createCsr({
+      const [, csr] = await acmeClient().crypto.createCsr({
         altNames: names,
         ...((names[0]?.length ?? 0) <= 64 ? { commonName: names[0] } : {}),
       }, keyPem);

@@ -5,7 +5,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import tls from 'node:tls';
 import type { SecureContext } from 'node:tls';
-import acme from 'acme-client';
+import type * as acme from 'acme-client';
+import { acmeClient } from './acme-client.ts';
 import { normalizeName } from '../names.ts';
 
 interface Entry {
@@ -36,7 +37,7 @@ export class TlsAlpnChallenges {
   async publish(authz: acme.Authorization, keyAuthorization: string, ttlMs = 600_000): Promise<void> {
     this.#rsaKeyPem ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
       .export({ type: 'pkcs8', format: 'pem' }).toString();
-    const [key, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, this.#rsaKeyPem);
+    const [key, cert] = await acmeClient().crypto.createAlpnCertificate(authz, keyAuthorization, this.#rsaKeyPem);
     const name = normalizeName(authz.identifier.value);
     this.install(name, key.toString(), cert.toString(), ttlMs);
     for (const l of this.#listeners) l(name, { keyPem: key.toString(), certPem: cert.toString(), ttlMs });

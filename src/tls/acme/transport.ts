@@ -9,7 +9,7 @@
 
 import { createRequire } from 'node:module';
 import https from 'node:https';
-import acme from 'acme-client';
+import type * as acme from 'acme-client';
 import { PorticoError } from '../../core/errors.ts';
 import { toProblem } from './problem.ts';
 import type { AcmeProblem } from './problem.ts';
