@@ -1,6 +1,7 @@
 // `npm start`: the built-in demo. Makes the self-signed certificate, starts a php-fpm pool for the demo
 // application (demo/php, behind fastcgi_cache with PURGE) when php-fpm is installed, then runs Portico in the
-// foreground on conf/portico.conf and stops php-fpm when Portico exits.
+// foreground on conf/portico.conf through bin/portico (its Node flags and compile cache) and stops php-fpm when
+// Portico exits.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ async function startPhpFpm(): Promise<ChildProcess | undefined> {
 }
 
 const fpm = await startPhpFpm();
-const portico = spawn(process.execPath, [`${root}src/cli/main.ts`, '-p', root], { stdio: 'inherit' });
+const portico = spawn(`${root}bin/portico`, ['-p', root], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP', 'SIGUSR1'] as const) process.on(sig, () => portico.kill(sig));
 portico.on('exit', (code) => {
   fpm?.kill('SIGTERM');
