@@ -18,6 +18,8 @@ export const DEFAULTS: Record<string, string> = {
   disable_symlinks: 'off',
   error_log: 'logs/error.log error',
   etag: 'on',
+  open_file_cache: 'off',
+  open_file_cache_valid: '60s',
   fastcgi_buffer_size: '4k',
   fastcgi_buffering: 'on',
   fastcgi_connect_timeout: '60s',
@@ -99,6 +101,8 @@ export const DEFAULTS: Record<string, string> = {
 
 export const NOTES: Record<string, string> = {
   gzip: 'accepted; compression not implemented yet (see deviations.md)',
+  open_file_cache: 'supported: on, files held in memory are trusted for open_file_cache_valid; max= and inactive= checked, Portico keeps its own bounds (see deviations.md)',
+  open_file_cache_valid: 'supported (with open_file_cache on)',
   health_check: 'Portico extension (upstream block): active health checks',
   acme_issuer: 'supported (nginx ngx_http_acme_module); http-01 and tls-alpn-01',
   acme_certificate: 'supported; identifiers default to server_name; key=ecdsa:256 (default) or rsa:2048',

@@ -26,6 +26,8 @@ import {
   AUTOINDEX_LOCALTIME,
   DEFAULT_TYPE,
   DISABLE_SYMLINKS,
+  OPEN_FILE_CACHE,
+  OPEN_FILE_CACHE_VALID,
   ETAG,
   IF_MODIFIED_SINCE,
   INDEX,
@@ -77,6 +79,8 @@ export interface LocationPlan {
   ifModifiedSince: 'off' | 'exact' | 'before';
   maxRanges: number | undefined;
   disableSymlinks: boolean;
+  /** open_file_cache on: how long a file held in memory is served without a stat (open_file_cache_valid); 0 off. */
+  openFileValidMs: number;
   logNotFound: boolean;
   errorPages: Map<number, ErrorPage>;
   addHeaders: HeaderAdd[];
@@ -117,6 +121,12 @@ export interface PlanResources {
 const DEFAULT_ROOT = compileTemplate('html');
 const DEFAULT_INDEX = [compileTemplate('index.html')];
 
+function openFileValidMs(scope: Scope): number {
+  const cache = scope.get(OPEN_FILE_CACHE);
+  if (cache === undefined || cache === 'off') return 0;
+  return scope.get(OPEN_FILE_CACHE_VALID) ?? 60_000;
+}
+
 function contentFor(scope: Scope, res: PlanResources): ContentHandler | undefined {
   let s: Scope | undefined = scope;
   while (s && (s.context === 'location-if' || s === scope)) {
@@ -154,6 +164,7 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     ifModifiedSince: scope.get(IF_MODIFIED_SINCE) ?? 'exact',
     maxRanges: scope.get(MAX_RANGES),
     disableSymlinks: scope.get(DISABLE_SYMLINKS) ?? false,
+    openFileValidMs: openFileValidMs(scope),
     logNotFound: scope.get(LOG_NOT_FOUND) ?? true,
     errorPages: pages,
     addHeaders: scope.get(ADD_HEADERS) ?? [],

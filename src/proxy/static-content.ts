@@ -138,7 +138,7 @@ async function serve(s: RequestSession): Promise<void> {
   if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
   const path = mapPath(s, s.uri);
   if (path === undefined) return s.finalize(404);
-  const cached = s.plan.disableSymlinks ? undefined : smallFiles.lookup(path);
+  const cached = s.plan.disableSymlinks ? undefined : smallFiles.lookup(path, s.plan.openFileValidMs);
   let opened;
   if (cached) opened = { kind: 'file', fd: -1, stats: cached.stats } as const;
   else {

@@ -1,9 +1,10 @@
 // Directive table for serving files: root, alias, index, try_files, autoindex, types, default_type, etag,
-// if_modified_since, max_ranges, disable_symlinks, and the file-I/O tuning directives nginx configs carry
-// (sendfile, tcp_nopush, directio, open_file_cache, ...) which Portico accepts as no-ops.
+// if_modified_since, max_ranges, disable_symlinks, open_file_cache and open_file_cache_valid (how long a file held
+// in memory is trusted without a stat), and the file-I/O tuning directives nginx configs carry (sendfile,
+// tcp_nopush, directio, open_file_cache_min_uses, ...) which Portico accepts as no-ops.
 
 import type { DirectiveSpec } from '../config/directives.ts';
-import { enumDirective, flagDirective, noopDirective, numberDirective, templateArg } from '../config/helpers.ts';
+import { enumDirective, flagDirective, noopDirective, numberDirective, templateArg, timeDirective, timeValue } from '../config/helpers.ts';
 import { defineSlot, type Context } from '../config/scope.ts';
 import type { Template } from '../core/variables.ts';
 
@@ -33,6 +34,9 @@ export const IF_MODIFIED_SINCE = defineSlot<'off' | 'exact' | 'before'>('if_modi
 export const MAX_RANGES = defineSlot<number>('max_ranges');
 export const DISABLE_SYMLINKS = defineSlot<boolean>('disable_symlinks');
 export const LOG_NOT_FOUND = defineSlot<boolean>('log_not_found');
+/** open_file_cache: off, or on with nginx's max= and inactive= (Portico's memory cache keeps its own bounds). */
+export const OPEN_FILE_CACHE = defineSlot<{ max: number; inactiveMs: number } | 'off'>('open_file_cache');
+export const OPEN_FILE_CACHE_VALID = defineSlot<number>('open_file_cache_valid');
 
 const HSL: readonly Context[] = ['http', 'server', 'location'];
 const HSLI: readonly Context[] = ['http', 'server', 'location', 'location-if'];
@@ -129,8 +133,26 @@ export const staticDirectives: DirectiveSpec[] = [
   noopDirective('directio', HSL, 1),
   noopDirective('output_buffers', HSL, 2),
   noopDirective('postpone_output', HSL, 1),
-  noopDirective('open_file_cache', HSL, [1, 2]),
-  noopDirective('open_file_cache_valid', HSL, 1),
+  {
+    name: 'open_file_cache',
+    contexts: HSL,
+    args: [1, 3],
+    handler(c) {
+      let max = 0;
+      let inactiveMs = 60_000;
+      let off = false;
+      for (const a of c.args) {
+        if (a.startsWith('max=') && /^[0-9]+$/.test(a.slice(4)) && Number(a.slice(4)) > 0) max = Number(a.slice(4));
+        else if (a.startsWith('inactive=')) inactiveMs = timeValue(c, a.slice(9));
+        else if (a === 'off') off = true;
+        else c.fail(`invalid "open_file_cache" parameter "${a}"`);
+      }
+      if (off) return c.scope.set(OPEN_FILE_CACHE, 'off');
+      if (max === 0) c.fail('"open_file_cache" must have the "max" parameter');
+      c.scope.set(OPEN_FILE_CACHE, { max, inactiveMs });
+    },
+  },
+  timeDirective('open_file_cache_valid', HSL, OPEN_FILE_CACHE_VALID),
   noopDirective('open_file_cache_min_uses', HSL, 1),
   noopDirective('open_file_cache_errors', HSL, 1),
   noopDirective('types_hash_max_size', HSL, 1),

@@ -1,5 +1,6 @@
 // Unit tests for the static handler's small-file cache: hits while unchanged, fresh bytes as soon as the file
-// changes, files younger than the settle time never held, size and LRU bounds, misses for what it must not hold.
+// changes, files younger than the settle time never held, size and LRU bounds, misses for what it must not hold,
+// and the open_file_cache_valid trust window (no stat, stale bytes allowed, until the window has passed).
 // Not the HTTP path: test/integration/http1.test.ts serves a changing file through Portico.
 
 import assert from 'node:assert/strict';
@@ -40,6 +41,28 @@ describe('SmallFileCache', () => {
     assert.equal(cache.lookup(path)?.bytes.toString(), 'two\n');
     await utimes(path, new Date('2024-01-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z'));
     assert.equal(cache.lookup(path)?.stats.mtimeMs, Date.parse('2024-01-01T00:00:00Z'));
+  });
+
+  it('with a trust window, serves the held bytes without a stat until the window has passed (open_file_cache_valid)', async () => {
+    const path = join(dir, 'trusted.txt');
+    await writeFile(path, 'old\n');
+    let clock = Date.now() + 60_000;
+    const cache = new SmallFileCache({ now: () => clock });
+    const first = cache.lookup(path, 1000);
+    assert.equal(first?.bytes.toString(), 'old\n');
+    await writeFile(path, 'new\n');
+    clock += 999;
+    assert.equal(cache.lookup(path, 1000), first, 'inside the window the change is not seen');
+    assert.equal(cache.lookup(path)?.bytes.toString(), 'new\n', 'a lookup without a window always stats');
+    await writeFile(path, 'newer\n');
+    clock += 1;
+    assert.equal(cache.lookup(path, 1000)?.bytes.toString(), 'new\n', 'the stat-ed lookup just before was a check: its bytes are trusted for the window');
+    clock += 1000;
+    assert.equal(cache.lookup(path, 1000)?.bytes.toString(), 'newer\n', 'after the window the path is stat-ed again');
+    await rm(path);
+    assert.equal(cache.lookup(path, 1000)?.bytes.toString(), 'newer\n', 'a removed file is served until the window ends, as nginx serves its open descriptor');
+    clock += 1000;
+    assert.equal(cache.lookup(path, 1000), undefined);
   });
 
   it('does not hold files changed within the settle time', async () => {

@@ -1,8 +1,10 @@
 // Small regular files kept in memory for the static handler, in the spirit of nginx's open_file_cache: the stat
 // result and the bytes of files up to 64 KiB, bounded by entry count and total bytes (least recently used out
-// first). Every lookup re-stats the path synchronously and serves the bytes only while device, inode, size, mtime
+// first). A lookup re-stats the path synchronously and serves the bytes only while device, inode, size, mtime
 // and ctime are unchanged, so a changed file is served fresh on the next request; a file changed within the last
-// `settleMs` is never served from memory, so a same-size rewrite within one timestamp tick cannot be missed.
+// `settleMs` is never served from memory, so a same-size rewrite within one timestamp tick cannot be missed. With a
+// trust window (open_file_cache_valid when open_file_cache is on) a file checked less than that long ago is
+// served without the stat, as nginx serves its cached descriptors until they are revalidated.
 // Not the path mapper, the symlink policy (callers skip it under disable_symlinks) or the error reporter: anything
 // unusual (missing, not a regular file, unreadable, too large) is a miss and the caller's open path decides.
 
@@ -26,13 +28,18 @@ export interface SmallFileCacheOptions {
   readonly now?: () => number;
 }
 
+interface Held extends SmallFile {
+  /** When the path's stat last matched (cache clock). */
+  checkedAt: number;
+}
+
 export class SmallFileCache {
   readonly #maxFileSize: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #settleMs: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, SmallFile>();
+  readonly #entries = new Map<string, Held>();
   #bytes = 0;
 
   constructor(options: SmallFileCacheOptions = {}) {
@@ -51,8 +58,19 @@ export class SmallFileCache {
     return this.#bytes;
   }
 
-  /** The file's stat and bytes when it is a small regular file unchanged since it was cached (or now cached). */
-  lookup(path: string): SmallFile | undefined {
+  /**
+   * The file's stat and bytes when it is a small regular file unchanged since it was cached (or now cached); with
+   * trustMs > 0, a file whose stat matched less than trustMs ago is returned without a new stat.
+   */
+  lookup(path: string, trustMs = 0): SmallFile | undefined {
+    if (trustMs > 0) {
+      const held = this.#entries.get(path);
+      if (held !== undefined && this.#now() - held.checkedAt < trustMs) {
+        this.#entries.delete(path);
+        this.#entries.set(path, held);
+        return held;
+      }
+    }
     let st: Stats | undefined;
     try {
       st = statSync(path, { throwIfNoEntry: false });
@@ -66,6 +84,7 @@ export class SmallFileCache {
     }
     if (cached) {
       if (sameFile(cached.stats, st)) {
+        if (trustMs > 0) cached.checkedAt = this.#now();
         this.#entries.delete(path);
         this.#entries.set(path, cached);
         return cached;
@@ -74,8 +93,9 @@ export class SmallFileCache {
     }
     const loaded = readSmallFile(path, this.#maxFileSize);
     if (!loaded || !sameFile(loaded.stats, st)) return undefined;
-    this.#insert(path, loaded);
-    return loaded;
+    const held: Held = { stats: loaded.stats, bytes: loaded.bytes, checkedAt: this.#now() };
+    this.#insert(path, held);
+    return held;
   }
 
   clear(): void {
@@ -88,7 +108,7 @@ export class SmallFileCache {
     return st.ctimeMs <= cutoff && st.mtimeMs <= cutoff;
   }
 
-  #insert(path: string, file: SmallFile): void {
+  #insert(path: string, file: Held): void {
     this.#entries.set(path, file);
     this.#bytes += file.bytes.length;
     for (const [oldest, entry] of this.#entries) {
@@ -97,7 +117,7 @@ export class SmallFileCache {
     }
   }
 
-  #delete(path: string, entry: SmallFile): void {
+  #delete(path: string, entry: Held): void {
     this.#entries.delete(path);
     this.#bytes -= entry.bytes.length;
   }

@@ -182,6 +182,8 @@ export function renderMerged(plan: LocationPlan, key: string): string {
       return String(plan.clientMaxBodySize);
     case 'default_type':
       return plan.defaultType;
+    case 'open_file_cache_valid':
+      return plan.openFileValidMs === 0 ? 'off' : `${plan.openFileValidMs}ms`;
     case 'autoindex':
       return plan.autoindex ? 'on' : 'off';
     case 'etag':

@@ -28,6 +28,7 @@ function config(prefix: string, port: number): string {
         root html;
         location / { }
         location /idx/ { index first.html second.html; }
+        location /ofc/ { alias ${prefix}/html/; open_file_cache max=100; open_file_cache_valid 30s; }
         location /noindex/ { }
         location /auto/ { autoindex on; }
         location /autojson/ { alias ${prefix}/html/auto/; autoindex on; autoindex_format json; }
@@ -238,6 +239,20 @@ describe('HTTP/1.1', { timeout: 60_000 }, () => {
       const st = await stat(path);
       assert.equal(r.headers['etag'], `"${Math.floor(st.mtimeMs / 1000).toString(16)}-a"`);
       assert.equal((await get('/changing.txt', { 'if-none-match': r.headers['etag'] as string })).status, 304);
+    });
+  });
+
+  describe('open_file_cache', () => {
+    it('open_file_cache_valid: a held file is trusted without a stat for the window (stale until then), other locations see the change at once', { timeout: 15_000 }, async () => {
+      const path = p.path('html/trusted.txt');
+      await writeFile(path, 'first\n');
+      await sleep(2100);
+      assert.equal((await get('/ofc/trusted.txt')).text, 'first\n');
+      await writeFile(path, 'second\n');
+      const trusted = await get('/ofc/trusted.txt');
+      assert.equal(trusted.text, 'first\n');
+      assert.equal(trusted.headers['content-length'], '6');
+      assert.equal((await get('/trusted.txt')).text, 'second\n');
     });
   });
 
