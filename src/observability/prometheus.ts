@@ -4,17 +4,12 @@
 // prom-client is loaded on first use (a configuration without prometheus_metrics never loads it). Not the counters
 // themselves, and not the HTTP handler (proxy/metrics/prometheus.ts).
 
-import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { Registry } from 'prom-client';
+import { lazyModule } from '../core/lazy-module.ts';
 import { collect, type Family } from './metrics.ts';
 
-let promModule: typeof PromClient | undefined;
-
-function promClient(): typeof PromClient {
-  promModule ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
-  return promModule;
-}
+const promClient = lazyModule<typeof PromClient>('prom-client');
 
 /** The exposition's Content-Type, prom-client's. */
 export function prometheusContentType(): string {

@@ -115,7 +115,14 @@ export class H2StreamResponse extends EventEmitter implements H2Response {
     let out = this.headers;
     if (headers !== undefined) {
       let same = out === undefined;
-      for (const k in headers) if (checkedName(k, headers[k]) !== k) same = false;
+      if (same) {
+        for (const k in headers) {
+          if (checkedName(k, headers[k]) !== k) {
+            same = false;
+            break;
+          }
+        }
+      }
       if (same) out = headers;
       else {
         out ??= Object.create(null) as Headers;

@@ -2,10 +2,10 @@
 // Not trusted by anyone: served while a real certificate is being obtained, and for the demo config.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type * as Forge from 'node-forge';
 import { PorticoError } from '../core/errors.ts';
+import { lazyModule } from '../core/lazy-module.ts';
 import { nameSetKey, normalizeNames } from './names.ts';
 
 export interface SelfSigned {
@@ -24,13 +24,8 @@ export interface SelfSignedOptions {
 const DAY = 86_400_000;
 const MAX_CACHED = 1000;
 const cache = new Map<string, SelfSigned>();
-let forgeModule: typeof Forge | undefined;
-
 /** node-forge on first use (a configuration without self-signed placeholders never loads it). */
-function forgeLib(): typeof Forge {
-  forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge;
-  return forgeModule;
-}
+const forgeLib = lazyModule<typeof Forge>('node-forge');
 
 function altName(name: string): { type: number; value?: string; ip?: string } {
   return isIP(name) !== 0 ? { type: 7, ip: name } : { type: 2, value: name };
