@@ -129,6 +129,21 @@ const oneKiB = { status: 200, bodyLength: 1024 } as const;
 const backendBound: Target = { ratio: 1.0, p99AddedMs: 1, text: '≥ 1.0× (backend-bound)' };
 const helloPhp = join(benchPhpDir, 'hello.php');
 
+function staticFile(name: string, title: string, extra: readonly string[]): Scenario {
+  return {
+    name,
+    title,
+    load: 'wrk',
+    path: '/1k.html',
+    tls: false,
+    backends: [],
+    ceiling: 'node-http',
+    target: { ratio: 0.85, text: '≥ 0.85×' },
+    expect: oneKiB,
+    http: (c) => server(c, false, [staticLocation(c), ...extra].join('\n')),
+  };
+}
+
 function fastcgi(listen: 'unix' | 'tcp'): Scenario {
   return {
     name: `fastcgi-${listen}`,
@@ -163,30 +178,11 @@ function uwsgi(listen: 'unix' | 'tcp'): Scenario {
 }
 
 export const scenarios: readonly Scenario[] = [
-  {
-    name: 'static',
-    title: 'Static 1 KiB file',
-    load: 'wrk',
-    path: '/1k.html',
-    tls: false,
-    backends: [],
-    ceiling: 'node-http',
-    target: { ratio: 0.85, text: '≥ 0.85×' },
-    expect: oneKiB,
-    http: (c) => server(c, false, staticLocation(c)),
-  },
-  {
-    name: 'static-ofc',
-    title: 'Static 1 KiB file with open_file_cache (max=1000 inactive=20s, valid 30s) on both servers',
-    load: 'wrk',
-    path: '/1k.html',
-    tls: false,
-    backends: [],
-    ceiling: 'node-http',
-    target: { ratio: 0.85, text: '≥ 0.85×' },
-    expect: oneKiB,
-    http: (c) => server(c, false, [staticLocation(c), 'open_file_cache max=1000 inactive=20s;', 'open_file_cache_valid 30s;'].join('\n')),
-  },
+  staticFile('static', 'Static 1 KiB file', []),
+  staticFile('static-ofc', 'Static 1 KiB file with open_file_cache (max=1000 inactive=20s, valid 30s) on both servers', [
+    'open_file_cache max=1000 inactive=20s;',
+    'open_file_cache_valid 30s;',
+  ]),
   fastcgi('unix'),
   fastcgi('tcp'),
   uwsgi('unix'),

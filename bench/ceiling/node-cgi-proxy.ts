@@ -1,8 +1,9 @@
 // Ceiling proxy for the FastCGI and uwsgi scenarios: the least Node 24 does to relay a GET to php-fpm or uWSGI
 // behind node:http, one backend connection per request as the benchmark's nginx config does: the stock
 // fastcgi_params / uwsgi_params variables encoded with Portico's own codecs, the whole answer read until the
-// backend closes, then status, Content-Type and the body. Not Portico: no config, no streaming, no errors pages,
-// no request bodies, no timeouts.
+// backend closes, then status, Content-Type and the body. The params are the direct client's
+// (load/backend-params.ts: the stock files with fixed values for nginx's variables) plus the request's headers.
+// Not Portico: no config, no streaming, no error pages, no request bodies, no timeouts.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -11,6 +12,7 @@ import { encodeRequestHead } from '../../src/protocols/fastcgi/request-head.ts';
 import { encodeStdinEnd } from '../../src/protocols/fastcgi/stdin.ts';
 import { FastCgiResponseDecoder } from '../../src/protocols/fastcgi/response-decoder.ts';
 import { encodeUwsgiPacket } from '../../src/protocols/uwsgi/packet.ts';
+import { stockParams } from '../load/backend-params.ts';
 import { ceilingArgs } from './args.ts';
 
 const args = ceilingArgs(process.argv.slice(2));
@@ -26,32 +28,19 @@ function dial(): Socket {
   return connect({ host: origin.slice(0, colon), port: Number(origin.slice(colon + 1)), noDelay: true });
 }
 
+const stockByUrl = new Map<string, NameValue[]>();
+
+/** Debian's stock params for the URL (the direct client's, built once per URL), then the request's headers. */
 function variables(req: IncomingMessage): NameValue[] {
   const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  const sock = req.socket;
-  const vars: NameValue[] = [
-    ['QUERY_STRING', q < 0 ? '' : url.slice(q + 1)],
-    ['REQUEST_METHOD', req.method ?? 'GET'],
-    ['CONTENT_TYPE', ''],
-    ['CONTENT_LENGTH', ''],
-    ['REQUEST_URI', url],
-    ['DOCUMENT_ROOT', '/'],
-    ['SERVER_PROTOCOL', `HTTP/${req.httpVersion}`],
-    ['REQUEST_SCHEME', 'http'],
-    ['REMOTE_ADDR', sock.remoteAddress ?? ''],
-    ['REMOTE_PORT', String(sock.remotePort ?? '')],
-    ['SERVER_PORT', String(args.port)],
-    ['SERVER_NAME', 'localhost'],
-  ];
-  if (protocol === 'fastcgi') {
-    vars.push(['SCRIPT_NAME', path], ['DOCUMENT_URI', path], ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'node'], ['REMOTE_USER', ''], ['SERVER_ADDR', '127.0.0.1'], ['REDIRECT_STATUS', '200'], ['SCRIPT_FILENAME', script]);
-  } else {
-    vars.push(['PATH_INFO', path]);
-  }
+  let stock = stockByUrl.get(url);
+  if (stock === undefined) stockByUrl.set(url, (stock = stockParams(protocol, url, script === '' ? [] : [['SCRIPT_FILENAME', script]], args.port)));
+  const vars = [...stock];
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) vars.push([`HTTP_${raw[i]!.toUpperCase().replaceAll('-', '_')}`, raw[i + 1]!]);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toUpperCase().replaceAll('-', '_');
+    if (name !== 'HOST') vars.push([`HTTP_${name}`, raw[i + 1]!]);
+  }
   return vars;
 }
 

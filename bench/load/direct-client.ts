@@ -7,7 +7,7 @@
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { exchange, type DirectTarget } from './direct-exchange.ts';
-import { percentile } from './result.ts';
+import { percentile, type LoadResult } from './result.ts';
 
 export interface DirectClientOptions {
   readonly target: DirectTarget;
@@ -20,12 +20,7 @@ export interface DirectClientOptions {
 }
 
 /** The JSON line the client prints. */
-export interface DirectClientReport {
-  readonly requests: number;
-  readonly seconds: number;
-  readonly reqPerSec: number;
-  readonly p50Ms: number | undefined;
-  readonly p99Ms: number | undefined;
+export interface DirectClientReport extends Pick<LoadResult, 'requests' | 'seconds' | 'reqPerSec' | 'p50Ms' | 'p99Ms'> {
   /** Non-2xx/3xx responses plus failed exchanges. */
   readonly errors: number;
   /** Failed exchanges by message (first 80 characters). */
