@@ -207,7 +207,7 @@ export class Listener {
       c.peer = { remoteAddress: sock?.remoteAddress, remotePort: sock?.remotePort };
     }
     const x = acceptStream(stream, headers, raw, c.peer);
-    if (x) this.route(x.req, x.res);
+    if (x) this.route(x.req, x.res, undefined, undefined, c);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
@@ -225,11 +225,11 @@ export class Listener {
     this.route(req, res, upgradeSocket, upgradeHead);
   }
 
-  private route(req: DownstreamRequest, res: DownstreamResponse, upgradeSocket?: Socket, upgradeHead?: Buffer): void {
+  /** conn: the connection's record when the caller already looked it up (HTTP/2 streams). */
+  private route(req: DownstreamRequest, res: DownstreamResponse, upgradeSocket?: Socket, upgradeHead?: Buffer, conn?: ConnInfo): void {
     const lr = this.current;
     const isH2 = 'stream' in req;
-    const key: object = isH2 ? (req.stream.session ?? req) : req.socket;
-    const c = info(key);
+    const c = conn ?? info(isH2 ? (req.stream.session ?? req) : req.socket);
     c.requests++;
     const s = new RequestSession(lr, req, res, c.id, c.requests);
     if (!isH2 && c.requests === 1 && !lr.ssl) (req as IncomingMessage).socket.setTimeout(0);
