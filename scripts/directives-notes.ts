@@ -1,6 +1,13 @@
 // nginx's default values and Portico's status notes for docs/directives.md (data for scripts/directives-doc.ts).
 
 export const DEFAULTS: Record<string, string> = {
+  gzip: 'off',
+  gzip_comp_level: '1',
+  gzip_min_length: '20',
+  gzip_types: 'text/html',
+  gzip_http_version: '1.1',
+  gzip_proxied: 'off',
+  gzip_vary: 'off',
   absolute_redirect: 'on',
   access_log: 'logs/access.log combined',
   autoindex: 'off',
@@ -100,7 +107,9 @@ export const DEFAULTS: Record<string, string> = {
 };
 
 export const NOTES: Record<string, string> = {
-  gzip: 'accepted; compression not implemented yet (see deviations.md)',
+  gzip: 'supported; the compressor is flushed whenever the producer pauses (see deviations.md)',
+  gzip_disable: 'supported; msie6 as nginx, regexes in JavaScript syntax (degradation is an ordinary regex)',
+  gzip_min_length: 'supported; judged on Content-Length, as nginx',
   open_file_cache: 'supported: on, files held in memory are trusted for open_file_cache_valid; max= and inactive= checked, Portico keeps its own bounds (see deviations.md)',
   open_file_cache_valid: 'supported (with open_file_cache on)',
   health_check: 'Portico extension (upstream block): active health checks',

@@ -42,7 +42,6 @@ export const RECURSIVE_ERROR_PAGES = defineSlot<boolean>('recursive_error_pages'
 export const CHUNKED_TRANSFER_ENCODING = defineSlot<boolean>('chunked_transfer_encoding');
 export const UNDERSCORES_IN_HEADERS = defineSlot<boolean>('underscores_in_headers');
 export const IGNORE_INVALID_HEADERS = defineSlot<boolean>('ignore_invalid_headers');
-export const GZIP = defineSlot<boolean>('gzip');
 
 const HSL: readonly Context[] = ['http', 'server', 'location'];
 const HSLI: readonly Context[] = ['http', 'server', 'location', 'location-if'];
@@ -150,15 +149,6 @@ export const coreDirectives: DirectiveSpec[] = [
   flagDirective('chunked_transfer_encoding', HSL, CHUNKED_TRANSFER_ENCODING),
   flagDirective('underscores_in_headers', HS, UNDERSCORES_IN_HEADERS),
   flagDirective('ignore_invalid_headers', HS, IGNORE_INVALID_HEADERS),
-  flagDirective('gzip', HSLI, GZIP),
-  noopDirective('gzip_vary', HSL, 1),
-  noopDirective('gzip_proxied', HSL),
-  noopDirective('gzip_comp_level', HSL, 1),
-  noopDirective('gzip_buffers', HSL, 2),
-  noopDirective('gzip_http_version', HSL, 1),
-  noopDirective('gzip_types', HSL),
-  noopDirective('gzip_min_length', HSL, 1),
-  noopDirective('gzip_disable', HSL),
   noopDirective('reset_timedout_connection', HSL, 1),
   noopDirective('lingering_close', HSL, 1),
   noopDirective('lingering_time', HSL, 1),

@@ -56,6 +56,7 @@ import {
   type Expires,
   type HeaderAdd,
 } from './core-directives.ts';
+import { gzipPlan, type GzipPlan } from './gzip/directives.ts';
 
 export interface LocationPlan {
   scope: Scope;
@@ -99,6 +100,8 @@ export interface LocationPlan {
   recursiveErrorPages: boolean;
   limitRate: number;
   limitRateAfter: number;
+  /** gzip settings; null when gzip is off. */
+  gzip: GzipPlan | null;
 }
 
 export interface ServerPlan {
@@ -185,6 +188,7 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     recursiveErrorPages: scope.get(RECURSIVE_ERROR_PAGES) ?? false,
     limitRate: scope.get(LIMIT_RATE) ?? 0,
     limitRateAfter: scope.get(LIMIT_RATE_AFTER) ?? 0,
+    gzip: gzipPlan(scope),
   };
   for (const f of phaseHookFactories()) {
     const h = f.build(scope, res.build);

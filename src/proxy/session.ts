@@ -19,6 +19,8 @@ import type { ListenerRuntime } from './runtime.ts';
 import { requestLine } from './variables.ts';
 import { applyLimitRate } from './limit-rate.ts';
 import { requestDone } from './metrics/requests.ts';
+import { decideGzip, weakEtag, type GzipDecision } from './gzip/decide.ts';
+import { GzipFilter } from './gzip/filter.ts';
 
 export type OutHeaders = [string, string][];
 
@@ -61,6 +63,10 @@ export class RequestSession implements Session {
   fastcgiScriptName = '';
   fastcgiPathInfo = '';
   limitRate = 0;
+  /** $gzip_ratio: empty unless the response was compressed. */
+  gzipRatio = '';
+  /** A 206 Portico cut from a whole 200 (a file, a cache entry): gzip judges it as the 200, as nginx's filter order does. */
+  rangeOfFull = false;
 
   readonly listener: ListenerRuntime;
   /** $proxy_host of the current proxy_pass, and its parsed target when proxy_pass has variables. */
@@ -326,12 +332,8 @@ export class RequestSession implements Session {
     this.done = true;
   }
 
-  /** Applies the header filter (Server, add_header, expires) and writes the status line and headers. */
-  sendHead(status: number, headers: OutHeaders): void {
-    status = this.effectiveStatus(status);
-    if (status >= 494 && status <= 497) status = 400;
-    this.status = status;
-    this.headSent = true;
+  /** The response headers after the header filter (Server, add_header, expires), under lower-case names. */
+  headersOut(status: number, headers: OutHeaders): Record<string, string | string[]> {
     const plan = this.plan;
     const out: Record<string, string | string[]> = {};
     out['server'] = plan.serverTokens === 'off' ? 'portico' : 'portico/0.1.0';
@@ -353,15 +355,41 @@ export class RequestSession implements Session {
         if (!ok && !h.always) continue;
         const v = h.value.evaluate(this);
         if (v === '') continue;
-        const name = h.name.toLowerCase();
-        const prev = out[name];
-        if (prev === undefined) out[name] = v;
-        else if (Array.isArray(prev)) prev.push(v);
-        else out[name] = [prev, v];
+        addHeader(out, h.name.toLowerCase(), v);
       }
+    }
+    return out;
+  }
+
+  /** The gzip filter's answer for a response with these headers (before the head goes out). */
+  gzipDecision(status: number, out: Record<string, string | string[]>): GzipDecision {
+    const v = this.req.httpVersion;
+    return decideGzip(this.plan.gzip, { version: v === '2.0' ? 20 : v === '1.0' ? 10 : 11, headers: this.req.headers }, status, out);
+  }
+
+  /** A 200 with these headers would be compressed: byte ranges do not apply to it (nginx's gzip clears them). */
+  gzipsFullResponse(headers: OutHeaders): boolean {
+    return this.plan.gzip !== null && this.gzipDecision(200, this.headersOut(200, headers)).compress;
+  }
+
+  /** Applies the header filters (Server, add_header, expires, gzip) and writes the status line and headers. */
+  sendHead(status: number, headers: OutHeaders): void {
+    status = this.effectiveStatus(status);
+    if (status >= 494 && status <= 497) status = 400;
+    this.status = status;
+    this.headSent = true;
+    const out = this.headersOut(status, headers);
+    const gzip = this.plan.gzip;
+    let compress = false;
+    if (gzip !== null) {
+      const d = this.gzipDecision(this.rangeOfFull && status === 206 ? 200 : status, out);
+      compress = d.compress && status !== 206;
+      if (compress) applyGzipHeaders(out);
+      if (d.vary && gzip.vary) addHeader(out, 'vary', 'Accept-Encoding');
     }
     if (this.res.headersSent) return;
     applyLimitRate(this);
+    if (compress && this.method !== 'HEAD') new GzipFilter(this.res as never, gzip!.level, (bytesIn, bytesOut) => this.gzipped(bytesIn, bytesOut));
     try {
       if (this.req.httpVersion === '2.0') (this.res as { writeHead(s: number, h: Record<string, string | string[]>): void }).writeHead(status, out);
       else (this.res as { writeHead(s: number, r: string, h: Record<string, string | string[]>): void }).writeHead(status, reasonPhrase(status), out);
@@ -369,6 +397,11 @@ export class RequestSession implements Session {
       this.log('error', `invalid response header: ${(e as Error).message}`);
       (this.res as { writeHead(s: number): void }).writeHead(502);
     }
+  }
+
+  private gzipped(bytesIn: number, bytesOut: number): void {
+    this.bodyBytesSent = bytesOut;
+    this.gzipRatio = gzipRatio(bytesIn, bytesOut);
   }
 
   /** Called when a tunnelled (101) connection ends: the request is logged then. */
@@ -389,6 +422,40 @@ export class RequestSession implements Session {
     requestDone(this);
     this.listener.onRequestDone?.(this);
   }
+}
+
+function addHeader(out: Record<string, string | string[]>, name: string, v: string): void {
+  const prev = out[name];
+  if (prev === undefined) out[name] = v;
+  else if (Array.isArray(prev)) prev.push(v);
+  else out[name] = [prev, v];
+}
+
+/** nginx's gzip header filter: Content-Encoding set, Content-Length and Accept-Ranges cleared, ETag made weak. */
+function applyGzipHeaders(out: Record<string, string | string[]>): void {
+  out['content-encoding'] = 'gzip';
+  delete out['content-length'];
+  delete out['accept-ranges'];
+  const etag = out['etag'];
+  if (etag === undefined) return;
+  const weak = weakEtag(Array.isArray(etag) ? etag[0] : etag);
+  if (weak === undefined) delete out['etag'];
+  else out['etag'] = weak;
+}
+
+/** nginx's "%ui.%02ui" of original / compressed size, rounded at the third decimal. */
+function gzipRatio(bytesIn: number, bytesOut: number): string {
+  if (bytesOut === 0) return '';
+  let whole = Math.floor(bytesIn / bytesOut);
+  let frac = Math.floor((bytesIn * 100) / bytesOut) % 100;
+  if (Math.floor((bytesIn * 1000) / bytesOut) % 10 > 4) {
+    frac++;
+    if (frac > 99) {
+      whole++;
+      frac = 0;
+    }
+  }
+  return `${whole}.${String(frac).padStart(2, '0')}`;
 }
 
 function applyExpires(out: Record<string, string | string[]>, e: NonNullable<LocationPlan['expires']>): void {

@@ -155,12 +155,13 @@ async function serve(s: RequestSession): Promise<void> {
     return s.finalize(301, absoluteLocation(s, loc));
   }
   const type = mimeFor(s.plan).lookup(uriExtension(s.uri)) ?? s.plan.defaultType;
-  const plan = planFileResponse(s.method as 'GET' | 'HEAD', s.req.headers as Record<string, string>, opened.stats, {
-    etag: s.plan.etag,
-    ifModifiedSince: s.plan.ifModifiedSince,
-    maxRanges: s.plan.maxRanges,
-    contentType: type,
-  });
+  const options = { etag: s.plan.etag, ifModifiedSince: s.plan.ifModifiedSince, maxRanges: s.plan.maxRanges, contentType: type };
+  let plan = planFileResponse(s.method as 'GET' | 'HEAD', s.req.headers as Record<string, string>, opened.stats, options);
+  if (plan.status === 206 && s.plan.gzip !== null) {
+    const full = planFileResponse(s.method as 'GET' | 'HEAD', s.req.headers as Record<string, string>, opened.stats, { ...options, maxRanges: 0 });
+    if (s.gzipsFullResponse([...full.headers] as OutHeaders)) plan = full;
+    else s.rangeOfFull = true;
+  }
   if (plan.errorPage) {
     if (opened.fd >= 0) close(opened.fd, () => undefined);
     for (const [name, value] of plan.headers) s.res.setHeader(name, value);

@@ -104,6 +104,7 @@ defineVariable('request_filename', (s) => mappedPath(s).requestFilename);
 defineVariable('status', (s) => String(s.status).padStart(3, '0'));
 defineVariable('body_bytes_sent', (s) => String(s.bodyBytesSent));
 defineVariable('bytes_sent', (s) => String(s.bodyBytesSent + s.headerBytesSent));
+defineVariable('gzip_ratio', (s) => (s as RequestSession).gzipRatio ?? '');
 defineVariable('request_time', requestTime);
 defineVariable('msec', () => (Date.now() / 1000).toFixed(3));
 defineVariable('time_local', () => timeLocal(new Date()));

@@ -186,6 +186,14 @@ export function renderMerged(plan: LocationPlan, key: string): string {
       return plan.openFileValidMs === 0 ? 'off' : `${plan.openFileValidMs}ms`;
     case 'autoindex':
       return plan.autoindex ? 'on' : 'off';
+    case 'gzip': {
+      const g = plan.gzip;
+      if (g === null) return 'off';
+      const types = g.types === '*' ? '*' : [...g.types].sort().join(',');
+      const proxied = g.proxied === 'off' ? 'off' : [...g.proxied].join(',');
+      const disable = [...(g.disableMsie6 ? ['msie6'] : []), ...g.disableSources];
+      return `level=${g.level} min_length=${g.minLength} types=${types} http_version=${g.httpVersion === 10 ? '1.0' : '1.1'} proxied=${proxied} vary=${g.vary ? 'on' : 'off'} disable=${disable.length ? disable.join(',') : '-'}`;
+    }
     case 'etag':
       return plan.etag ? 'on' : 'off';
     case 'server_tokens':

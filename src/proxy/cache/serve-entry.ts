@@ -78,7 +78,8 @@ export async function serveEntry(s: RequestSession, found: ServableEntry, status
         return;
       }
       const rangesAllowed = s.plan.maxRanges !== 0;
-      const range = rangesAllowed ? header(s, 'range') : undefined;
+      const asked = rangesAllowed ? header(s, 'range') : undefined;
+      const range = asked !== undefined && s.gzipsFullResponse([...headers, ['Content-Length', String(size)]]) ? undefined : asked;
       if (range !== undefined && isBytesRange(range) && ifRangeAllows(s, entry)) {
         const parsed = parseRange(range, size, s.plan.maxRanges ?? Number.POSITIVE_INFINITY);
         if (parsed.kind === 'unsatisfiable') {
@@ -88,6 +89,7 @@ export async function serveEntry(s: RequestSession, found: ServableEntry, status
         if (parsed.kind === 'ranges' && parsed.ranges.length === 1) {
           const r = parsed.ranges[0];
           code = 206;
+          s.rangeOfFull = true;
           start = r.start;
           length = r.end - r.start + 1;
           headers.push(['Content-Range', `bytes ${r.start}-${r.end}/${size}`]);
