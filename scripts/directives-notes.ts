@@ -107,6 +107,7 @@ export const DEFAULTS: Record<string, string> = {
 };
 
 export const NOTES: Record<string, string> = {
+  limit_except: 'supported; other methods run under the block, without the location\'s rewrite directives and try_files, as in nginx',
   gzip: 'supported; the compressor is flushed whenever the producer pauses (see deviations.md)',
   gzip_disable: 'supported; msie6 as nginx, regexes in JavaScript syntax (degradation is an ordinary regex)',
   gzip_min_length: 'supported; judged on Content-Length, as nginx',

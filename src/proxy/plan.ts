@@ -11,6 +11,7 @@ import { LocationTree } from '../routing/locations.ts';
 import {
   ABSOLUTE_REDIRECT,
   INTERNAL,
+  LIMIT_EXCEPT,
   LOCATION_MATCH,
   PORT_IN_REDIRECT,
   REWRITE_OPS,
@@ -63,6 +64,13 @@ export interface LocationPlan {
   name: string;
   match: LocationMatch | undefined;
   internal: boolean;
+  /**
+   * limit_except: requests of another method run under the block's plan (nginx switches the whole location
+   * configuration): its allow/deny and logs, the location's other settings inherited, the location's proxy_pass /
+   * fastcgi_pass / uwsgi_pass unless the block has its own, and, as in nginx, none of the location's rewrite
+   * directives or try_files.
+   */
+  limitExcept: { methods: ReadonlySet<string>; plan: LocationPlan } | undefined;
   rewriteOps: RewriteOp[] | undefined;
   ifPlans: Map<Scope, LocationPlan>;
   content: ContentHandler | undefined;
@@ -150,6 +158,7 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     name: match ? (match.modifier === '@' || !match.modifier ? match.pattern : `${match.modifier} ${match.pattern}`) : '',
     match,
     internal: scope.own(INTERNAL) ?? false,
+    limitExcept: undefined,
     rewriteOps: scope.own(REWRITE_OPS),
     ifPlans: new Map(),
     content: contentFor(scope, res),
@@ -196,6 +205,12 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
   }
   for (const op of plan.rewriteOps ?? []) {
     if (op.kind === 'if') plan.ifPlans.set(op.scope, compileLocation(op.scope, res));
+  }
+  const except = scope.children.find((c) => c.context === 'limit_except');
+  if (except) {
+    const inner = compileLocation(except, res);
+    const methods = except.own(LIMIT_EXCEPT) ?? new Set<string>();
+    plan.limitExcept = { methods, plan: { ...inner, name: plan.name, match: plan.match, internal: plan.internal, content: inner.content ?? plan.content } };
   }
   return plan;
 }

@@ -155,7 +155,7 @@ export class RequestSession implements Session {
   findAndRun(): void {
     for (;;) {
       const found = this.server.locations.find(this.uri);
-      this.plan = found ? found.value : this.server.plan;
+      this.plan = found ? this.forMethod(found.value) : this.server.plan;
       if (found?.captures) this.captures = found.captures;
       if (found?.groups) for (const k in found.groups) this.vars.set(k.toLowerCase(), found.groups[k] ?? '');
       if (this.bodyTooLarge()) return this.finalize(413);
@@ -173,6 +173,12 @@ export class RequestSession implements Session {
       break;
     }
     this.runPlan();
+  }
+
+  /** The location's plan, or its limit_except block's for a method the block does not list. */
+  private forMethod(plan: LocationPlan): LocationPlan {
+    const except = plan.limitExcept;
+    return except === undefined || except.methods.has(this.method) ? plan : except.plan;
   }
 
   runPlan(): void {
@@ -263,9 +269,9 @@ export class RequestSession implements Session {
     }
     if (++this.internalRedirects > MAX_INTERNAL_REDIRECTS) return this.finalize(500);
     this.internal = true;
-    this.plan = plan;
-    if (plan.rewriteOps) {
-      const r = runRewrites(this, plan.rewriteOps, plan);
+    const chosen = (this.plan = this.forMethod(plan));
+    if (chosen.rewriteOps) {
+      const r = runRewrites(this, chosen.rewriteOps, chosen);
       if (r === 'done') return;
       if (r === 'last') return this.findAndRun();
     }

@@ -1,6 +1,7 @@
 // The content phase for locations without a content module, as nginx's try_files, index, autoindex and static
 // handlers chain: try_files picks a file or falls back; a directory URI tries index files (internal redirect),
 // then autoindex, else 403; a file is served with conditional and range handling, streamed with backpressure.
+// POST reaches the file lookup as in nginx (404 for a missing file, 301 for a directory) and gets 405 for a file.
 
 import { close } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -135,7 +136,7 @@ async function serve(s: RequestSession): Promise<void> {
     if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
     return index(s);
   }
-  if (s.method !== 'GET' && s.method !== 'HEAD') return s.finalize(405);
+  if (s.method !== 'GET' && s.method !== 'HEAD' && s.method !== 'POST') return s.finalize(405);
   const path = mapPath(s, s.uri);
   if (path === undefined) return s.finalize(404);
   const cached = s.plan.disableSymlinks ? undefined : smallFiles.lookup(path, s.plan.openFileValidMs);
@@ -153,6 +154,10 @@ async function serve(s: RequestSession): Promise<void> {
   if (opened.kind === 'directory') {
     const loc = s.uri + '/' + (s.args ? `?${s.args}` : '');
     return s.finalize(301, absoluteLocation(s, loc));
+  }
+  if (s.method === 'POST') {
+    if (opened.fd >= 0) close(opened.fd, () => undefined);
+    return s.finalize(405);
   }
   const type = mimeFor(s.plan).lookup(uriExtension(s.uri)) ?? s.plan.defaultType;
   const options = { etag: s.plan.etag, ifModifiedSince: s.plan.ifModifiedSince, maxRanges: s.plan.maxRanges, contentType: type };

@@ -16,6 +16,7 @@ import {
   defaultListen,
   HTTP2,
   INTERNAL,
+  LIMIT_EXCEPT,
   LISTEN,
   LOCATION_MATCH,
   MERGE_SLASHES,
@@ -34,6 +35,9 @@ const SRV_LOC: readonly Context[] = ['http', 'server', 'location'];
 const REWRITE_CTX: readonly Context[] = ['server', 'location', 'server-if', 'location-if'];
 
 const template = templateArg;
+
+/** The methods nginx knows by name in limit_except. */
+const LIMIT_EXCEPT_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'OPTIONS', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH'];
 
 function regex(c: DirectiveCall, pattern: string, caseless: boolean) {
   try {
@@ -248,6 +252,24 @@ export const routingDirectives: DirectiveSpec[] = [
     },
   },
   { name: 'internal', contexts: ['location'], args: 0, handler: (c) => c.scope.set(INTERNAL, true) },
+  {
+    name: 'limit_except',
+    contexts: ['location'],
+    args: [1, Infinity],
+    block: 'limit_except',
+    handler: (c) => {
+      const methods = new Set<string>();
+      for (const a of c.args) {
+        const m = a.toUpperCase();
+        if (!LIMIT_EXCEPT_METHODS.includes(m)) c.fail(`invalid method "${a}"`);
+        methods.add(m);
+        if (m === 'GET') methods.add('HEAD');
+      }
+      const s = newScope('limit_except', c.scope, c.node);
+      s.set(LIMIT_EXCEPT, methods);
+      return s;
+    },
+  },
   flagDirective('absolute_redirect', SRV_LOC, ABSOLUTE_REDIRECT),
   flagDirective('server_name_in_redirect', SRV_LOC, SERVER_NAME_IN_REDIRECT),
   flagDirective('port_in_redirect', SRV_LOC, PORT_IN_REDIRECT),

@@ -64,6 +64,8 @@ export const SERVER_NAMES = defineSlot<string[]>('server_name', { inherit: false
 export const LOCATION_MATCH = defineSlot<LocationMatch>('location', { inherit: false });
 export const REWRITE_OPS = defineSlot<RewriteOp[]>('rewrite_ops', { inherit: false });
 export const INTERNAL = defineSlot<boolean>('internal', { inherit: false });
+/** The methods a `limit_except` block lets through with the location's own settings (GET brings HEAD). */
+export const LIMIT_EXCEPT = defineSlot<ReadonlySet<string>>('limit_except', { inherit: false });
 export const HTTP2 = defineSlot<boolean>('http2');
 export const ABSOLUTE_REDIRECT = defineSlot<boolean>('absolute_redirect');
 export const SERVER_NAME_IN_REDIRECT = defineSlot<boolean>('server_name_in_redirect');

@@ -94,7 +94,7 @@ export function proxyAdapter(scope: Scope, ctx: BuildContext): { adapter: Protoc
   const constant = pass.target.constant;
   const url = constant !== undefined ? parseProxyUrl(constant) : undefined;
   if (constant !== undefined && !url) throw new ConfigError(`invalid URL prefix in "${constant}"`, pass.origin.file, pass.origin.line);
-  if (url?.uri !== undefined && match && (match.modifier === '~' || match.modifier === '~*' || match.modifier === '@' || scope.context === 'location-if')) {
+  if (url?.uri !== undefined && match && (match.modifier === '~' || match.modifier === '~*' || match.modifier === '@' || scope.context === 'location-if' || scope.context === 'limit_except')) {
     throw new ConfigError(
       `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`,
       pass.origin.file,
