@@ -1,6 +1,7 @@
 // nginx's default values and Portico's status notes for docs/directives.md (data for scripts/directives-doc.ts).
 
 export const DEFAULTS: Record<string, string> = {
+  satisfy: 'all',
   gzip: 'off',
   gzip_comp_level: '1',
   gzip_min_length: '20',
@@ -107,6 +108,9 @@ export const DEFAULTS: Record<string, string> = {
 };
 
 export const NOTES: Record<string, string> = {
+  auth_basic: 'supported; variables in the realm, off',
+  auth_basic_user_file: 'supported; read on every request; $apr1$, $1$, $5$, $6$, bcrypt, {PLAIN}, {SHA}, {SSHA} (not DES or yescrypt: see deviations.md)',
+  satisfy: 'supported (allow/deny and auth_basic)',
   limit_except: 'supported; other methods run under the block, without the location\'s rewrite directives and try_files, as in nginx',
   gzip: 'supported; the compressor is flushed whenever the producer pauses (see deviations.md)',
   gzip_disable: 'supported; msie6 as nginx, regexes in JavaScript syntax (degradation is an ordinary regex)',

@@ -1,4 +1,4 @@
-// Evaluates allow/deny rules against a client address: first match wins; no match allows, as in nginx.
+// Evaluates allow/deny rules against a client address: first match wins; no match allows (declines), as in nginx.
 // IPv4-mapped IPv6 client addresses are compared as IPv4.
 
 import ipaddr from 'ipaddr.js';
@@ -14,16 +14,20 @@ export function parseClientAddr(addr: string): ipaddr.IPv4 | ipaddr.IPv6 | undef
   }
 }
 
-export function accessAllowed(rules: readonly AccessRule[], remoteAddr: string): boolean {
-  if (rules.length === 0) return true;
+/** The first matching rule's answer; 'none' when no rule matches (nginx's access module then declines). */
+export function accessVerdict(rules: readonly AccessRule[], remoteAddr: string): 'allow' | 'deny' | 'none' {
+  if (rules.length === 0) return 'none';
   const addr = remoteAddr === '' ? undefined : parseClientAddr(remoteAddr);
   for (const r of rules) {
     if (r.unix) {
-      if (addr === undefined) return r.allow;
+      if (addr === undefined) return r.allow ? 'allow' : 'deny';
       continue;
     }
-    if (r.range === undefined) return r.allow;
-    if (addr && addr.kind() === r.range[0].kind() && addr.match(r.range)) return r.allow;
+    if (r.range === undefined || (addr && addr.kind() === r.range[0].kind() && addr.match(r.range))) return r.allow ? 'allow' : 'deny';
   }
-  return true;
+  return 'none';
+}
+
+export function accessAllowed(rules: readonly AccessRule[], remoteAddr: string): boolean {
+  return accessVerdict(rules, remoteAddr) !== 'deny';
 }

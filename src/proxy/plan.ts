@@ -4,6 +4,7 @@
 import type { Scope } from '../config/scope.ts';
 import type { Template } from '../core/variables.ts';
 import { ACCESS_RULES, type AccessRule } from '../access/directives.ts';
+import { authBasicPlan, satisfyOf, type AuthBasicPlan } from '../access/auth-basic.ts';
 import { REAL_IP_FROM, REAL_IP_HEADER, REAL_IP_RECURSIVE, type RealIpConf } from '../access/real-ip.ts';
 import type { AccessLogTarget } from '../observability/access-log.ts';
 import type { ErrorLog } from '../observability/error-log.ts';
@@ -95,6 +96,9 @@ export interface LocationPlan {
   addHeaders: HeaderAdd[];
   expires: Expires | undefined;
   access: AccessRule[];
+  /** auth_basic with a user file; undefined when off or incomplete. */
+  authBasic: AuthBasicPlan | undefined;
+  satisfy: 'all' | 'any';
   realIp: RealIpConf | undefined;
   accessLogs: AccessLogTarget[];
   errorLog: ErrorLog;
@@ -182,6 +186,8 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     addHeaders: scope.get(ADD_HEADERS) ?? [],
     expires: scope.get(EXPIRES),
     access: scope.get(ACCESS_RULES) ?? [],
+    authBasic: authBasicPlan(scope, res.build.resolveConfPath),
+    satisfy: satisfyOf(scope),
     realIp: scope.get(REAL_IP_FROM)
       ? { from: scope.get(REAL_IP_FROM) ?? [], header: scope.get(REAL_IP_HEADER) ?? 'x-real-ip', recursive: scope.get(REAL_IP_RECURSIVE) ?? false }
       : undefined,

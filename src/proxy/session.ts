@@ -5,7 +5,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DownstreamRequest, DownstreamResponse, Session, UpstreamFacts } from '../core/session.ts';
-import { accessAllowed } from '../access/check.ts';
+import { accessVerdict } from '../access/check.ts';
+import { authenticate, type AuthBasicPlan } from '../access/auth-basic.ts';
 import { realIp } from '../access/real-ip.ts';
 import { writeAccessLogs } from '../observability/access-log.ts';
 import type { Level } from '../observability/error-log.ts';
@@ -63,6 +64,8 @@ export class RequestSession implements Session {
   fastcgiScriptName = '';
   fastcgiPathInfo = '';
   limitRate = 0;
+  /** WWW-Authenticate of a failed auth_basic check: sent with the 401 and with whatever error_page makes of it. */
+  authChallenge: string | undefined = undefined;
   /** $gzip_ratio: empty unless the response was compressed. */
   gzipRatio = '';
   /** A 206 Portico cut from a whole 200 (a file, a cache entry): gzip judges it as the 200, as nginx's filter order does. */
@@ -190,11 +193,38 @@ export class RequestSession implements Session {
       const addr = realIp(plan.realIp, this.remoteAddr, Array.isArray(h) ? h.join(', ') : h);
       if (addr !== undefined) this.remoteAddr = addr;
     }
-    if (plan.access.length > 0 && !accessAllowed(plan.access, this.remoteAddr)) {
-      this.log('error', `access forbidden by rule`);
-      return this.finalize(403);
+    const verdict = plan.access.length > 0 ? accessVerdict(plan.access, this.remoteAddr) : 'none';
+    if (plan.satisfy === 'any' && verdict === 'allow') return this.afterAccess();
+    if (plan.satisfy === 'all' && verdict === 'deny') return this.forbidden();
+    if (plan.authBasic) return void this.checkAuth(plan.authBasic, verdict);
+    if (verdict === 'deny') return this.forbidden();
+    this.afterAccess();
+  }
+
+  private forbidden(): void {
+    this.log('error', `access forbidden by rule`);
+    this.finalize(403);
+  }
+
+  /** auth_basic; under `satisfy any` a failed check after a deny answers 401 (nginx keeps the 401 over the 403). */
+  private async checkAuth(auth: AuthBasicPlan, verdict: 'allow' | 'deny' | 'none'): Promise<void> {
+    try {
+      const r = await authenticate(auth, this);
+      if (r.ok) {
+        this.authChallenge = undefined;
+        return this.afterAccess();
+      }
+      this.log(r.level, r.message);
+      if (r.status === 403 && verdict === 'deny') return this.forbidden();
+      this.authChallenge = r.challenge;
+      this.finalize(r.status);
+    } catch (e) {
+      this.fail(e);
     }
-    if (plan.hooks.length > 0) return void this.runHooks(0);
+  }
+
+  private afterAccess(): void {
+    if (this.plan.hooks.length > 0) return void this.runHooks(0);
     this.runContent();
   }
 
@@ -354,6 +384,7 @@ export class RequestSession implements Session {
       else if (Array.isArray(prev)) prev.push(v);
       else out[name] = [prev, v];
     }
+    if (this.authChallenge !== undefined) addHeader(out, 'www-authenticate', this.authChallenge);
     if (plan.expires && ADD_HEADER_CODES.has(status)) applyExpires(out, plan.expires);
     if (plan.addHeaders.length > 0) {
       const ok = ADD_HEADER_CODES.has(status);

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Session } from '../core/session.ts';
 import { defineVariable, definePrefixVariable } from '../core/variables.ts';
 import type { RequestSession } from './session.ts';
+import { basicCredentials } from '../access/htpasswd.ts';
 import { mapPath } from './static-content.ts';
 
 
@@ -87,7 +88,10 @@ defineVariable('hostname', () => HOSTNAME);
 defineVariable('remote_addr', (s) => s.remoteAddr);
 defineVariable('binary_remote_addr', (s) => s.remoteAddr);
 defineVariable('remote_port', (s) => s.remotePort);
-defineVariable('remote_user', () => '');
+defineVariable('remote_user', (s) => {
+  const h = s.req.headers['authorization'];
+  return basicCredentials(Array.isArray(h) ? h[0] : h)?.user ?? '';
+});
 defineVariable('server_addr', (s) => s.serverAddr);
 defineVariable('server_port', (s) => s.serverPort);
 defineVariable('server_name', (s) => s.serverName);
