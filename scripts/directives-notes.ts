@@ -1,6 +1,9 @@
 // nginx's default values and Portico's status notes for docs/directives.md (data for scripts/directives-doc.ts).
 
 export const DEFAULTS: Record<string, string> = {
+  charset: 'off',
+  charset_types: 'text/html text/xml text/plain text/vnd.wap.wml application/javascript application/rss+xml',
+  override_charset: 'off',
   satisfy: 'all',
   gzip: 'off',
   gzip_comp_level: '1',
@@ -108,6 +111,9 @@ export const DEFAULTS: Record<string, string> = {
 };
 
 export const NOTES: Record<string, string> = {
+  charset: 'supported: the name added to Content-Type; no recoding (see deviations.md)',
+  source_charset: 'supported when equal to charset; another charset is a load error (no charset_map)',
+  override_charset: 'supported for the same charset in other letters; no recoding (see deviations.md)',
   auth_basic: 'supported; variables in the realm, off',
   auth_basic_user_file: 'supported; read on every request; $apr1$, $1$, $5$, $6$, bcrypt, {PLAIN}, {SHA}, {SSHA} (not DES or yescrypt: see deviations.md)',
   satisfy: 'supported (allow/deny and auth_basic)',

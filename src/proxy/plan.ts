@@ -59,6 +59,7 @@ import {
   type HeaderAdd,
 } from './core-directives.ts';
 import { gzipPlan, type GzipPlan } from './gzip/directives.ts';
+import { charsetPlan, type CharsetPlan } from './charset.ts';
 
 export interface LocationPlan {
   scope: Scope;
@@ -114,6 +115,8 @@ export interface LocationPlan {
   limitRateAfter: number;
   /** gzip settings; null when gzip is off. */
   gzip: GzipPlan | null;
+  /** The charset filter; undefined when charset is off. */
+  charset: CharsetPlan | undefined;
 }
 
 export interface ServerPlan {
@@ -204,6 +207,7 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     limitRate: scope.get(LIMIT_RATE) ?? 0,
     limitRateAfter: scope.get(LIMIT_RATE_AFTER) ?? 0,
     gzip: gzipPlan(scope),
+    charset: charsetPlan(scope),
   };
   for (const f of phaseHookFactories()) {
     const h = f.build(scope, res.build);

@@ -22,6 +22,7 @@ import { applyLimitRate } from './limit-rate.ts';
 import { requestDone } from './metrics/requests.ts';
 import { decideGzip, weakEtag, type GzipDecision } from './gzip/decide.ts';
 import { GzipFilter } from './gzip/filter.ts';
+import { applyCharset } from './charset.ts';
 
 export type OutHeaders = [string, string][];
 
@@ -368,7 +369,7 @@ export class RequestSession implements Session {
     this.done = true;
   }
 
-  /** The response headers after the header filter (Server, add_header, expires), under lower-case names. */
+  /** The response headers after the header filters (Server, expires, add_header, charset), under lower-case names. */
   headersOut(status: number, headers: OutHeaders): Record<string, string | string[]> {
     const plan = this.plan;
     const out: Record<string, string | string[]> = {};
@@ -395,6 +396,7 @@ export class RequestSession implements Session {
         addHeader(out, h.name.toLowerCase(), v);
       }
     }
+    if (plan.charset !== undefined) applyCharset(plan.charset, this, out);
     return out;
   }
 

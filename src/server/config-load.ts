@@ -16,6 +16,7 @@ import { mapDirectives } from '../routing/map-directive.ts';
 import { logDirectives } from '../observability/directives.ts';
 import { coreDirectives } from '../proxy/core-directives.ts';
 import { gzipDirectives } from '../proxy/gzip/directives.ts';
+import { charsetDirectives } from '../proxy/charset.ts';
 import { authBasicDirectives } from '../access/auth-basic.ts';
 import { moduleDirectives } from '../proxy/modules.ts';
 import '../proxy/variables.ts';
@@ -44,7 +45,7 @@ let runner: Runner | undefined;
 export function directiveRunner(): Runner {
   if (runner) return runner;
   runner = new Runner();
-  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, gzipDirectives, logDirectives, accessDirectives, authBasicDirectives, realIpDirectives, limitReqDirectives, limitConnDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
+  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, gzipDirectives, charsetDirectives, logDirectives, accessDirectives, authBasicDirectives, realIpDirectives, limitReqDirectives, limitConnDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
     runner.register(t);
   }
   return runner;
