@@ -75,6 +75,24 @@ export function keywordSet<T extends string>(c: DirectiveCall, values: readonly 
   return set;
 }
 
+/**
+ * A MIME type list as nginx's types slot reads it (gzip_types, charset_types): text/html always in it, values
+ * lower-cased, repeated directives in one block adding up, `*` anywhere meaning any type.
+ */
+export function typesDirective(name: string, contexts: readonly Context[], slot: Slot<ReadonlySet<string> | '*'>): DirectiveSpec {
+  return {
+    name,
+    contexts,
+    args: [1, Infinity],
+    multi: true,
+    handler(c) {
+      const before = c.scope.own(slot);
+      if (before === '*' || c.args.includes('*')) return c.scope.set(slot, '*');
+      c.scope.set(slot, new Set([...(before ?? ['text/html']), ...c.args.map((a) => a.toLowerCase())]));
+    },
+  };
+}
+
 /** Accepted for compatibility with existing nginx configs; has no effect in Portico (see docs/directives.md). */
 export function noopDirective(name: string, contexts: readonly Context[], args: number | readonly [number, number] = [1, Infinity]): DirectiveSpec {
   return { name, contexts, args, multi: true, noop: true, handler() {} };

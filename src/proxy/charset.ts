@@ -6,7 +6,7 @@
 // nginx's own error. Not the other header filters (the session's sendHead).
 
 import type { DirectiveSpec } from '../config/directives.ts';
-import { flagDirective, templateArg } from '../config/helpers.ts';
+import { flagDirective, templateArg, typesDirective } from '../config/helpers.ts';
 import { ConfigError } from '../config/errors.ts';
 import { defineSlot, type Context, type Origin, type Scope } from '../config/scope.ts';
 import type { Session } from '../core/session.ts';
@@ -38,17 +38,7 @@ export const charsetDirectives: DirectiveSpec[] = [
   },
   { name: 'source_charset', contexts: HSLI, args: 1, handler: (c) => c.scope.set(SOURCE_CHARSET, { name: c.args[0], origin: { file: c.node.file, line: c.node.line } }) },
   flagDirective('override_charset', HSLI, OVERRIDE_CHARSET),
-  {
-    name: 'charset_types',
-    contexts: HSL,
-    args: [1, Infinity],
-    multi: true,
-    handler(c) {
-      const before = c.scope.own(CHARSET_TYPES);
-      if (before === '*' || c.args.includes('*')) return c.scope.set(CHARSET_TYPES, '*');
-      c.scope.set(CHARSET_TYPES, new Set([...(before ?? ['text/html']), ...c.args.map((a) => a.toLowerCase())]));
-    },
-  },
+  typesDirective('charset_types', HSL, CHARSET_TYPES),
 ];
 
 /**

@@ -3,7 +3,7 @@
 // the compiled per-location settings (GzipPlan). Not the decision or the compression: see decide.ts and filter.ts.
 
 import type { DirectiveCall, DirectiveSpec } from '../../config/directives.ts';
-import { enumDirective, flagDirective } from '../../config/helpers.ts';
+import { enumDirective, flagDirective, typesDirective } from '../../config/helpers.ts';
 import { defineSlot, type Context, type Scope } from '../../config/scope.ts';
 import { compileNginxRegex } from '../../routing/regex.ts';
 
@@ -66,17 +66,7 @@ export const gzipDirectives: DirectiveSpec[] = [
     },
   },
   { name: 'gzip_min_length', contexts: HSL, args: 1, handler: (c) => c.scope.set(GZIP_MIN_LENGTH, byteSize(c, c.args[0])) },
-  {
-    name: 'gzip_types',
-    contexts: HSL,
-    args: [1, Infinity],
-    multi: true,
-    handler(c) {
-      const before = c.scope.own(GZIP_TYPES);
-      if (before === '*' || c.args.includes('*')) return c.scope.set(GZIP_TYPES, '*');
-      c.scope.set(GZIP_TYPES, new Set([...(before ?? DEFAULT_TYPES), ...c.args.map((a) => a.toLowerCase())]));
-    },
-  },
+  typesDirective('gzip_types', HSL, GZIP_TYPES),
   {
     name: 'gzip_buffers',
     contexts: HSL,
