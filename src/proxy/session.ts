@@ -69,8 +69,8 @@ export class RequestSession implements Session {
   authChallenge: string | undefined = undefined;
   /** $gzip_ratio: empty unless the response was compressed. */
   gzipRatio = '';
-  /** A 206 Portico cut from a whole 200 (a file, a cache entry): gzip judges it as the 200, as nginx's filter order does. */
-  rangeOfFull = false;
+  /** gzip's Vary answer for the whole 200 a Range request was judged on (nginx's gzip filter sees the 200, not the 206). */
+  private wholeVaries: boolean | undefined = undefined;
 
   readonly listener: ListenerRuntime;
   /** $proxy_host of the current proxy_pass, and its parsed target when proxy_pass has variables. */
@@ -408,7 +408,10 @@ export class RequestSession implements Session {
 
   /** A 200 with these headers would be compressed: byte ranges do not apply to it (nginx's gzip clears them). */
   gzipsFullResponse(headers: OutHeaders): boolean {
-    return this.plan.gzip !== null && this.gzipDecision(200, this.headersOut(200, headers)).compress;
+    if (this.plan.gzip === null) return false;
+    const d = this.gzipDecision(200, this.headersOut(200, headers));
+    this.wholeVaries = d.vary;
+    return d.compress;
   }
 
   /** Applies the header filters (Server, add_header, expires, gzip) and writes the status line and headers. */
@@ -421,8 +424,9 @@ export class RequestSession implements Session {
     const gzip = this.plan.gzip;
     let compress = false;
     if (gzip !== null) {
-      const d = this.gzipDecision(this.rangeOfFull && status === 206 ? 200 : status, out);
-      compress = d.compress && status !== 206;
+      const whole = status === 206 ? this.wholeVaries : undefined;
+      const d = whole === undefined ? this.gzipDecision(status, out) : { vary: whole, compress: false };
+      compress = d.compress;
       if (compress) applyGzipHeaders(out);
       if (d.vary && gzip.vary) addHeader(out, 'vary', 'Accept-Encoding');
     }

@@ -165,7 +165,6 @@ async function serve(s: RequestSession): Promise<void> {
   if (plan.status === 206 && s.plan.gzip !== null) {
     const full = planFileResponse(s.method as 'GET' | 'HEAD', s.req.headers as Record<string, string>, opened.stats, { ...options, maxRanges: 0 });
     if (s.gzipsFullResponse([...full.headers] as OutHeaders)) plan = full;
-    else s.rangeOfFull = true;
   }
   if (plan.errorPage) {
     if (opened.fd >= 0) close(opened.fd, () => undefined);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startOrigin, type Origin } from '../helpers/origin.ts';
@@ -131,6 +131,8 @@ http {
       const first = await get(p.port, '/c/one', { agent: a });
       assert.equal(first.pid, pidA);
       assert.equal(first.headers['x-cache'], 'MISS');
+      const entry = p.path(`cache/${createHash('md5').update('/c/one').digest('hex')}`);
+      await waitFor('worker A renamed its entry into place', () => existsSync(entry));
       const other = await get(p.port, '/c/one', { agent: b });
       assert.equal(other.pid, pidB);
       assert.equal(other.headers['x-cache'], 'HIT');

@@ -89,7 +89,6 @@ export async function serveEntry(s: RequestSession, found: ServableEntry, status
         if (parsed.kind === 'ranges' && parsed.ranges.length === 1) {
           const r = parsed.ranges[0];
           code = 206;
-          s.rangeOfFull = true;
           start = r.start;
           length = r.end - r.start + 1;
           headers.push(['Content-Range', `bytes ${r.start}-${r.end}/${size}`]);
