@@ -60,6 +60,7 @@ import {
 } from './core-directives.ts';
 import { gzipPlan, type GzipPlan } from './gzip/directives.ts';
 import { charsetPlan, type CharsetPlan } from './charset.ts';
+import { refererRules, type RefererRules } from '../routing/referers.ts';
 
 export interface LocationPlan {
   scope: Scope;
@@ -117,6 +118,8 @@ export interface LocationPlan {
   gzip: GzipPlan | null;
   /** The charset filter; undefined when charset is off. */
   charset: CharsetPlan | undefined;
+  /** valid_referers, for $invalid_referer. */
+  validReferers: RefererRules | undefined;
 }
 
 export interface ServerPlan {
@@ -208,6 +211,7 @@ export function compileLocation(scope: Scope, res: PlanResources): LocationPlan 
     limitRateAfter: scope.get(LIMIT_RATE_AFTER) ?? 0,
     gzip: gzipPlan(scope),
     charset: charsetPlan(scope),
+    validReferers: refererRules(scope),
   };
   for (const f of phaseHookFactories()) {
     const h = f.build(scope, res.build);

@@ -7,6 +7,7 @@ import type { Session } from '../core/session.ts';
 import { defineVariable, definePrefixVariable } from '../core/variables.ts';
 import type { RequestSession } from './session.ts';
 import { basicCredentials } from '../access/htpasswd.ts';
+import { invalidReferer } from '../routing/referers.ts';
 import { mapPath } from './static-content.ts';
 
 
@@ -108,6 +109,13 @@ defineVariable('request_filename', (s) => mappedPath(s).requestFilename);
 defineVariable('status', (s) => String(s.status).padStart(3, '0'));
 defineVariable('body_bytes_sent', (s) => String(s.bodyBytesSent));
 defineVariable('bytes_sent', (s) => String(s.bodyBytesSent + s.headerBytesSent));
+defineVariable('invalid_referer', (s) => {
+  const rs = s as RequestSession;
+  const rules = rs.plan?.validReferers;
+  if (rules === undefined) return '';
+  const h = rs.req.headers['referer'];
+  return invalidReferer(rules, Array.isArray(h) ? h[0] : h, rs.server?.names ?? []) ? '1' : '';
+});
 defineVariable('gzip_ratio', (s) => (s as RequestSession).gzipRatio ?? '');
 defineVariable('request_time', requestTime);
 defineVariable('msec', () => (Date.now() / 1000).toFixed(3));

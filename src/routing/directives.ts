@@ -11,6 +11,7 @@ import type { Context } from '../config/scope.ts';
 import { parseFlag, parseSize } from '../config/values.ts';
 import { declareVariable } from '../core/variables.ts';
 import { compileNginxRegex } from './regex.ts';
+import { refererDirectives } from './referers.ts';
 import {
   ABSOLUTE_REDIRECT,
   defaultListen,
@@ -343,4 +344,5 @@ export const routingDirectives: DirectiveSpec[] = [
     },
   },
   { name: 'uninitialized_variable_warn', contexts: [...REWRITE_CTX, 'http'], args: 1, handler() {} },
+  ...refererDirectives,
 ];
