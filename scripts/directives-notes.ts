@@ -127,6 +127,7 @@ export const NOTES: Record<string, string> = {
   acme_issuer: 'supported (nginx ngx_http_acme_module); http-01 and tls-alpn-01',
   acme_certificate: 'supported; identifiers default to server_name; key=ecdsa:256 (default) or rsa:2048',
   map: 'supported: exact, regex (~, ~*), hostnames, volatile, default',
+  geo: 'supported: networks (IPv4, IPv6), default, delete, include, proxy, proxy_recursive, ranges; no binary range bases, no load warnings (see deviations.md)',
   p2c_ewma: 'Portico extension: peak-EWMA latency, power of two choices',
   worker_processes: 'supported: N or auto; 1 (default) is one process, above 1 a master and N workers (node:cluster)',
   proxy_buffering: 'accepted; responses always stream with backpressure',

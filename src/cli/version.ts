@@ -20,7 +20,7 @@ const DEFAULT_MODULES = [
 
 /** The default modules Portico implements; every other one is listed as --without. */
 const IMPLEMENTED = new Set([
-  'access', 'auth_basic', 'autoindex', 'charset', 'gzip', 'referer', 'rewrite', 'map', 'proxy', 'fastcgi', 'uwsgi', 'limit_conn', 'limit_req', 'upstream_hash',
+  'access', 'auth_basic', 'autoindex', 'charset', 'geo', 'gzip', 'referer', 'rewrite', 'map', 'proxy', 'fastcgi', 'uwsgi', 'limit_conn', 'limit_req', 'upstream_hash',
   'upstream_ip_hash', 'upstream_least_conn', 'upstream_random', 'upstream_keepalive',
 ]);
 

@@ -13,6 +13,7 @@ import { accessDirectives } from '../access/directives.ts';
 import { realIpDirectives } from '../access/real-ip.ts';
 import { checkLimitZones, limitConnDirectives, limitReqDirectives } from '../access/limit-directives.ts';
 import { mapDirectives } from '../routing/map-directive.ts';
+import { geoDirectives } from '../routing/geo.ts';
 import { logDirectives } from '../observability/directives.ts';
 import { coreDirectives } from '../proxy/core-directives.ts';
 import { gzipDirectives } from '../proxy/gzip/directives.ts';
@@ -45,7 +46,7 @@ let runner: Runner | undefined;
 export function directiveRunner(): Runner {
   if (runner) return runner;
   runner = new Runner();
-  for (const t of [mainDirectives, routingDirectives, mapDirectives, staticDirectives, coreDirectives, gzipDirectives, charsetDirectives, logDirectives, accessDirectives, authBasicDirectives, realIpDirectives, limitReqDirectives, limitConnDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
+  for (const t of [mainDirectives, routingDirectives, mapDirectives, geoDirectives, staticDirectives, coreDirectives, gzipDirectives, charsetDirectives, logDirectives, accessDirectives, authBasicDirectives, realIpDirectives, limitReqDirectives, limitConnDirectives, tlsDirectives, acmeDirectives, ...moduleDirectives]) {
     runner.register(t);
   }
   return runner;
