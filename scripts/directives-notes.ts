@@ -1,6 +1,9 @@
 // nginx's default values and Portico's status notes for docs/directives.md (data for scripts/directives-doc.ts).
 
 export const DEFAULTS: Record<string, string> = {
+  proxy_ignore_client_abort: 'off',
+  fastcgi_ignore_client_abort: 'off',
+  uwsgi_ignore_client_abort: 'off',
   charset: 'off',
   charset_types: 'text/html text/xml text/plain text/vnd.wap.wml application/javascript application/rss+xml',
   override_charset: 'off',
@@ -111,6 +114,9 @@ export const DEFAULTS: Record<string, string> = {
 };
 
 export const NOTES: Record<string, string> = {
+  proxy_ignore_client_abort: 'supported; off closes the backend connection at once (see deviations.md)',
+  fastcgi_ignore_client_abort: 'supported; off closes the backend connection at once (see deviations.md)',
+  uwsgi_ignore_client_abort: 'supported; off closes the backend connection at once (see deviations.md)',
   charset: 'supported: the name added to Content-Type; no recoding (see deviations.md)',
   source_charset: 'supported when equal to charset; another charset is a load error (no charset_map)',
   override_charset: 'supported for the same charset in other letters; no recoding (see deviations.md)',

@@ -43,6 +43,7 @@ export interface UpstreamSlots {
   passHeaders: Slot<string[]>;
   ignoreHeaders: Slot<string[]>;
   interceptErrors: Slot<boolean>;
+  ignoreClientAbort: Slot<boolean>;
   nextUpstream: Slot<Set<NextUpstreamCondition> | 'off'>;
   nextUpstreamTries: Slot<number>;
   nextUpstreamTimeout: Slot<number>;
@@ -68,6 +69,7 @@ export function upstreamSlots(prefix: UpstreamPrefix): UpstreamSlots {
     passHeaders: defineSlot<string[]>(`${prefix}_pass_header`),
     ignoreHeaders: defineSlot<string[]>(`${prefix}_ignore_headers`),
     interceptErrors: defineSlot<boolean>(`${prefix}_intercept_errors`),
+    ignoreClientAbort: defineSlot<boolean>(`${prefix}_ignore_client_abort`),
     nextUpstream: defineSlot<Set<NextUpstreamCondition> | 'off'>(`${prefix}_next_upstream`),
     nextUpstreamTries: defineSlot<number>(`${prefix}_next_upstream_tries`),
     nextUpstreamTimeout: defineSlot<number>(`${prefix}_next_upstream_timeout`),

@@ -56,6 +56,7 @@ export function upstreamContent(prefix: UpstreamPrefix): ContentFactory {
         requestBuffering: scope.get(s.requestBuffering) ?? true,
         passRequestBody: scope.get(s.passRequestBody) ?? true,
         interceptErrors: scope.get(s.interceptErrors) ?? false,
+        ignoreClientAbort: scope.get(s.ignoreClientAbort) ?? false,
         bodyBufferSize: scope.get(CLIENT_BODY_BUFFER_SIZE) ?? 16 * 1024,
       };
       for (const front of fronts) {

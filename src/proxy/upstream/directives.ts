@@ -234,6 +234,7 @@ function commonDirectives(prefix: UpstreamPrefix): DirectiveSpec[] {
       },
     },
     flagDirective(`${prefix}_intercept_errors`, HSL, s.interceptErrors),
+    flagDirective(`${prefix}_ignore_client_abort`, HSL, s.ignoreClientAbort),
     nextUpstreamDirective(prefix),
     numberDirective(`${prefix}_next_upstream_tries`, HSL, s.nextUpstreamTries),
     timeDirective(`${prefix}_next_upstream_timeout`, HSL, s.nextUpstreamTimeout),

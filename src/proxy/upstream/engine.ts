@@ -42,6 +42,8 @@ export interface UpstreamPlan<R> {
   requestBuffering: boolean;
   passRequestBody: boolean;
   interceptErrors: boolean;
+  /** *_ignore_client_abort: a client that goes away leaves the exchange running (its answer still fills a cache). */
+  ignoreClientAbort: boolean;
   bodyBufferSize: number;
 }
 
@@ -198,6 +200,8 @@ class Attempts<R> {
   peer: Peer | undefined;
   finished = false;
   staleRetries = 0;
+  /** The client closed and *_ignore_client_abort is on: the answer is read to its end and only the tap sees it. */
+  private clientGone = false;
 
   constructor(s: RequestSession, plan: UpstreamPlan<R>, group: GroupRuntime<R>, request: R, body: RequestBody, cleanup: (() => void) | undefined, tap: ResponseTap | undefined) {
     this.s = s;
@@ -213,6 +217,11 @@ class Attempts<R> {
     this.triesLeft = plan.tries > 0 ? Math.min(plan.tries, peerTries) : peerTries;
     s.res.once('close', () => {
       if (this.finished) return;
+      if (this.plan.ignoreClientAbort && this.exchange !== undefined && !s.res.writableFinished) {
+        this.clientGone = true;
+        this.exchange.resume();
+        return;
+      }
       this.finished = true;
       this.exchange?.abort();
       this.release('ok');
@@ -268,7 +277,7 @@ class Attempts<R> {
       this.exchange = undefined;
       this.record(String(status));
       s.log('error', `no live upstreams while connecting to upstream`);
-      if (this.tap?.fail(status, 'error')) return;
+      if (this.tap?.fail(status, 'error') || this.clientGone) return;
       return s.finalize(status);
     }
     const peer = picked.peer;
@@ -315,6 +324,7 @@ class Attempts<R> {
           this.cleanup?.();
           return;
         }
+        if (this.clientGone) return;
         if (this.plan.interceptErrors && status >= 300 && s.plan.errorPages.has(status)) {
           this.record(String(status));
           this.exchange?.abort();
@@ -330,6 +340,10 @@ class Attempts<R> {
       },
       onData: (chunk) => {
         if (this.finished) return true;
+        if (this.clientGone) {
+          this.tap?.data(chunk);
+          return true;
+        }
         s.bodyBytesSent += chunk.length;
         const ok = (s.res as import('node:stream').Writable).write(chunk);
         this.tap?.data(chunk);
@@ -350,7 +364,7 @@ class Attempts<R> {
         this.release(FAIL_STATUSES.has(s.status) ? 'fail' : 'ok');
         this.cleanup?.();
         this.tap?.end();
-        s.res.end();
+        if (!this.clientGone) s.res.end();
       },
       onError: (err) => {
         if (this.finished) return;
@@ -370,7 +384,7 @@ class Attempts<R> {
         if (this.mayRetry(cond)) return this.next();
         this.finished = true;
         this.cleanup?.();
-        if (s.headSent) {
+        if (s.headSent || this.clientGone) {
           this.tap?.abort();
           s.res.destroy();
           return;
