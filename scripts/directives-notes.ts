@@ -1,6 +1,7 @@
 // nginx's default values and Portico's status notes for docs/directives.md (data for scripts/directives-doc.ts).
 
 export const DEFAULTS: Record<string, string> = {
+  http2_max_concurrent_streams: '128',
   proxy_ignore_client_abort: 'off',
   fastcgi_ignore_client_abort: 'off',
   uwsgi_ignore_client_abort: 'off',
@@ -114,6 +115,7 @@ export const DEFAULTS: Record<string, string> = {
 };
 
 export const NOTES: Record<string, string> = {
+  http2_max_concurrent_streams: 'supported; per listener, its default server\'s value (see deviations.md)',
   proxy_ignore_client_abort: 'supported; off closes the backend connection at once (see deviations.md)',
   fastcgi_ignore_client_abort: 'supported; off closes the backend connection at once (see deviations.md)',
   uwsgi_ignore_client_abort: 'supported; off closes the backend connection at once (see deviations.md)',

@@ -9,7 +9,7 @@ import { AccessLogFile, compileLogFormat, COMBINED, type AccessLogTarget, type L
 import { ACCESS_LOGS, ERROR_LOG, LOG_FORMATS } from '../observability/directives.ts';
 import { ErrorLog, type ErrorLogTarget } from '../observability/error-log.ts';
 import { ServerNameTable, type NameMatch } from '../routing/server-names.ts';
-import { defaultListen, HTTP2, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
+import { defaultListen, HTTP2, HTTP2_MAX_CONCURRENT_STREAMS, LISTEN, MERGE_SLASHES, type ListenSpec } from '../routing/slots.ts';
 import type { BuildContext } from './content.ts';
 import { LARGE_CLIENT_HEADER_BUFFERS } from './core-directives.ts';
 import { compileServer, type PlanResources, type ServerPlan } from './plan.ts';
@@ -23,6 +23,8 @@ export interface ListenerRuntime {
   port: string;
   ssl: boolean;
   http2: boolean;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2: http2_max_concurrent_streams of the default server. */
+  h2MaxStreams: number;
   servers: ServerPlan[];
   names: ServerNameTable<ServerPlan>;
   defaultServer: ServerPlan;
@@ -135,6 +137,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
           port: l.unix !== undefined ? '' : String(l.port),
           ssl: l.ssl,
           http2: l.http2 || (l.ssl && (scope.get(HTTP2) ?? false)),
+          h2MaxStreams: scope.get(HTTP2_MAX_CONCURRENT_STREAMS) ?? 128,
           servers: [],
           names: new ServerNameTable(),
           defaultServer: plan,
@@ -151,6 +154,7 @@ export function buildRuntime(opts: RuntimeOptions): HttpRuntime {
         if (l.defaultServer) {
           lr.spec = { ...lr.spec, defaultServer: true, reuseport: lr.spec.reuseport || l.reuseport, backlog: l.backlog };
           lr.defaultServer = plan;
+          lr.h2MaxStreams = scope.get(HTTP2_MAX_CONCURRENT_STREAMS) ?? 128;
         }
       }
       if (lr.servers.includes(plan)) continue;

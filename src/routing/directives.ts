@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { DirectiveCall, DirectiveSpec } from '../config/directives.ts';
 import { newScope } from '../config/directives.ts';
-import { flagDirective, templateArg } from '../config/helpers.ts';
+import { flagDirective, noopDirective, numberDirective, templateArg } from '../config/helpers.ts';
 import type { Context } from '../config/scope.ts';
 import { parseFlag, parseSize } from '../config/values.ts';
 import { declareVariable } from '../core/variables.ts';
@@ -16,6 +16,7 @@ import {
   ABSOLUTE_REDIRECT,
   defaultListen,
   HTTP2,
+  HTTP2_MAX_CONCURRENT_STREAMS,
   INTERNAL,
   LIMIT_EXCEPT,
   LISTEN,
@@ -276,6 +277,17 @@ export const routingDirectives: DirectiveSpec[] = [
   flagDirective('port_in_redirect', SRV_LOC, PORT_IN_REDIRECT),
   flagDirective('merge_slashes', ['http', 'server'], MERGE_SLASHES),
   flagDirective('http2', ['http', 'server'], HTTP2),
+  numberDirective('http2_max_concurrent_streams', ['http', 'server'], HTTP2_MAX_CONCURRENT_STREAMS),
+  noopDirective('http2_max_requests', ['http', 'server'], 1),
+  noopDirective('http2_max_field_size', ['http', 'server'], 1),
+  noopDirective('http2_max_header_size', ['http', 'server'], 1),
+  noopDirective('http2_recv_buffer_size', ['http'], 1),
+  noopDirective('http2_chunk_size', ['http', 'server', 'location'], 1),
+  noopDirective('http2_body_preread_size', ['http', 'server'], 1),
+  noopDirective('http2_idle_timeout', ['http', 'server'], 1),
+  noopDirective('http2_recv_timeout', ['http', 'server'], 1),
+  noopDirective('http2_push', ['http', 'server', 'location'], 1),
+  noopDirective('http2_push_preload', ['http', 'server', 'location'], 1),
   flagDirective('rewrite_log', ['http', 'server', 'location', 'server-if', 'location-if'], REWRITE_LOG),
   {
     name: 'rewrite',

@@ -67,6 +67,8 @@ export const INTERNAL = defineSlot<boolean>('internal', { inherit: false });
 /** The methods a `limit_except` block lets through with the location's own settings (GET brings HEAD). */
 export const LIMIT_EXCEPT = defineSlot<ReadonlySet<string>>('limit_except', { inherit: false });
 export const HTTP2 = defineSlot<boolean>('http2');
+/** http2_max_concurrent_streams: the SETTINGS_MAX_CONCURRENT_STREAMS a listener announces (its default server's). */
+export const HTTP2_MAX_CONCURRENT_STREAMS = defineSlot<number>('http2_max_concurrent_streams');
 export const ABSOLUTE_REDIRECT = defineSlot<boolean>('absolute_redirect');
 export const SERVER_NAME_IN_REDIRECT = defineSlot<boolean>('server_name_in_redirect');
 export const PORT_IN_REDIRECT = defineSlot<boolean>('port_in_redirect');

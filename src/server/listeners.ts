@@ -101,7 +101,7 @@ export class Listener {
       };
       const base = { ...serverOptions(tls.policy), ...tls.defaultCredentials, SNICallback: sniCallback, ...h1opts, ...(headerTimeout > 0 ? { handshakeTimeout: headerTimeout } : {}) };
       if (lr.http2) {
-        const h2 = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } });
+        const h2 = createSecureServer({ ...base, allowHTTP1: true, settings: { maxConcurrentStreams: lr.h2MaxStreams } });
         // Node installs its compat 'stream' listener when a 'request' listener is added; 'request' is for HTTP/1.1 only.
         for (const l of h2.listeners('newListener')) h2.off('newListener', l as (...a: unknown[]) => void);
         h2.on('request', handler);
@@ -339,6 +339,7 @@ export class ListenerSet {
       if (existing && existing.current.ssl === lr.ssl && existing.current.http2 === lr.http2) {
         existing.current = lr;
         existing.tls = tls;
+        if (lr.http2 && lr.ssl) (existing.server as unknown as Http2SecureServer).updateSettings({ maxConcurrentStreams: lr.h2MaxStreams });
         if (tls) (existing.server as unknown as TlsServer).setSecureContext({ ...serverOptions(tls.policy), ...tls.defaultCredentials });
         continue;
       }
