@@ -6,7 +6,7 @@
 // Cross-checked against real nginx: every case was run under nginx 1.22.1 (Debian) with
 // `node test/golden/nginx-crosscheck.ts`: `nginx -t` for errors, and a private nginx on free loopback ports
 // answering `return 200 "<marker>"` from each location/server, asked with HTTP/1.0 requests, for the location and
-// server checks. Last run: 379 cases agree with nginx (deviations counted as agreeing when nginx gives the
+// server checks. Last run: 383 cases agree with nginx (deviations counted as agreeing when nginx gives the
 // recorded `--- nginx-error` / `--- nginx-ok`), 3 cannot run there (no `events {}`, the include cycle that crashes
 // nginx, a TLS listener). `--- deviation` explains each difference Portico keeps.
 
