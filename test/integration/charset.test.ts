@@ -6,9 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startNginx, type Nginx } from '../helpers/nginx.ts';
+import { startOrigin, type Origin } from '../helpers/origin.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.ts';
 import { request } from './support/http.ts';
@@ -36,7 +36,7 @@ function site(port: number, originPort: number, docs: string): string {
 describe('charset: Portico and nginx 1.22, same server block', () => {
   let ng: Nginx;
   let p: Portico;
-  let origin: http.Server;
+  let origin: Origin;
   let docs: string;
   let nPort: number;
 
@@ -51,18 +51,20 @@ describe('charset: Portico and nginx 1.22, same server block', () => {
       writeFileSync(`${docs}/${d}/a.png`, 'png');
       writeFileSync(`${docs}/${d}/a.json`, '{}');
     }
-    origin = http.createServer((req, res) => {
-      const u = new URL(req.url ?? '/', 'http://x');
-      const headers: Record<string, string> = {};
-      const ct = u.searchParams.get('ct');
-      if (ct !== null) headers['content-type'] = ct;
-      const ce = u.searchParams.get('ce');
-      if (ce !== null) headers['content-encoding'] = ce;
-      res.writeHead(Number(u.searchParams.get('status') ?? 200), headers);
-      res.end('body');
+    origin = await startOrigin({
+      handler: (req, res) => {
+        const u = new URL(req.url ?? '/', 'http://x');
+        const headers: Record<string, string> = {};
+        const ct = u.searchParams.get('ct');
+        if (ct !== null) headers['content-type'] = ct;
+        const ce = u.searchParams.get('ce');
+        if (ce !== null) headers['content-encoding'] = ce;
+        res.writeHead(Number(u.searchParams.get('status') ?? 200), headers);
+        res.end('body');
+        return true;
+      },
     });
-    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-    const originPort = (origin.address() as { port: number }).port;
+    const originPort = origin.port;
     [nPort] = await freePorts(1);
     ng = await startNginx({ http: () => site(nPort, originPort, docs) });
     p = await startPortico({
@@ -73,7 +75,7 @@ describe('charset: Portico and nginx 1.22, same server block', () => {
   after(async () => {
     await p?.dispose();
     await ng?.stop();
-    await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
+    await origin?.stop();
     if (docs) removeTempDir(docs);
   });
 

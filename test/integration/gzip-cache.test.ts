@@ -5,9 +5,9 @@
 // Not the gzip decision itself (gzip.test.ts runs it against nginx).
 
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { startOrigin, type Origin } from '../helpers/origin.ts';
 import { request } from './support/http.ts';
 import { mainContext, startPortico, type Portico } from './support/portico.ts';
 
@@ -16,18 +16,17 @@ const BODY = Buffer.from('<html>' + 'cached page, compressed on the way out. '.r
 
 describe('gzip over proxy_cache', () => {
   let p: Portico;
-  let origin: http.Server;
-  let originHits = 0;
+  let origin: Origin;
 
   before(async () => {
-    origin = http.createServer((req, res) => {
-      originHits++;
-      req.resume();
-      res.writeHead(200, { 'content-type': 'text/html', 'content-length': BODY.length, 'cache-control': 'max-age=300' });
-      res.end(BODY);
+    origin = await startOrigin({
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html', 'content-length': BODY.length, 'cache-control': 'max-age=300' });
+        res.end(BODY);
+        return true;
+      },
     });
-    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-    const port = (origin.address() as { port: number }).port;
+    const port = origin.port;
     p = await startPortico({
       config: ({ ports }) => `${mainContext()}http {
   access_log off;
@@ -54,7 +53,7 @@ describe('gzip over proxy_cache', () => {
 
   after(async () => {
     await p?.dispose();
-    await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
+    await origin?.stop();
   });
 
   it('one cache entry serves compressed and plain answers', T, async () => {
@@ -75,7 +74,7 @@ describe('gzip over proxy_cache', () => {
     assert.equal(hit.headers['content-encoding'], 'gzip');
     assert.equal(hit.headers['content-length'], undefined);
     assert.deepEqual(gunzipSync(hit.body), BODY);
-    assert.equal(originHits, 1, 'the origin was asked once');
+    assert.equal(origin.hits('/page'), 1, 'the origin was asked once');
   });
 
   it('a Range request on a HIT: a 206 slice when plain, the whole compressed body when gzip', T, async () => {

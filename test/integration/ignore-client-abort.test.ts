@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startNginx, type Nginx } from '../helpers/nginx.ts';
+import { startOrigin, type Origin } from '../helpers/origin.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { request } from './support/http.ts';
 import { mainContext, startPortico, type Portico } from './support/portico.ts';
@@ -51,24 +52,26 @@ function abandon(port: number, path: string, ms: number): Promise<void> {
 describe('proxy_ignore_client_abort: Portico and nginx 1.22', () => {
   let ng: Nginx;
   let p: Portico;
-  let origin: http.Server;
+  let origin: Origin;
   let nPort: number;
   const cutShort: string[] = [];
 
   before(async () => {
-    origin = http.createServer((req, res) => {
-      let answered = false;
-      res.on('close', () => {
-        if (!answered) cutShort.push(req.url ?? '');
-      });
-      setTimeout(() => {
-        answered = true;
-        res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
-        res.end(`slow answer for ${req.url}\n`);
-      }, 400);
+    origin = await startOrigin({
+      handler: (req, res) => {
+        let answered = false;
+        res.on('close', () => {
+          if (!answered) cutShort.push(req.url ?? '');
+        });
+        setTimeout(() => {
+          answered = true;
+          res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' });
+          res.end(`slow answer for ${req.url}\n`);
+        }, 400);
+        return true;
+      },
     });
-    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-    const originPort = (origin.address() as { port: number }).port;
+    const originPort = origin.port;
     [nPort] = await freePorts(1);
     ng = await startNginx({ http: (dir) => site(nPort, originPort, `${dir}/ica`) });
     p = await startPortico({ config: ({ ports, prefix }) => `${mainContext()}http {\n  access_log off;\n${site(ports[0], originPort, `${prefix}/ica`)}\n}\n` });
@@ -77,7 +80,7 @@ describe('proxy_ignore_client_abort: Portico and nginx 1.22', () => {
   after(async () => {
     await p?.dispose();
     await ng?.stop();
-    await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
+    await origin?.stop();
   });
 
   async function outcome(port: number, path: string): Promise<{ cut: boolean; next: string }> {

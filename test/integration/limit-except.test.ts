@@ -7,9 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startNginx, type Nginx } from '../helpers/nginx.ts';
+import { startOrigin, type Origin } from '../helpers/origin.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.ts';
 import { request } from './support/http.ts';
@@ -48,7 +48,7 @@ async function ask(port: number, method: string, target: string): Promise<Answer
 describe('limit_except: Portico and nginx 1.22, same server block', () => {
   let ng: Nginx;
   let p: Portico;
-  let origin: http.Server;
+  let origin: Origin;
   let docs: string;
   let nPort: number;
 
@@ -61,12 +61,13 @@ describe('limit_except: Portico and nginx 1.22, same server block', () => {
     writeFileSync(`${docs}/post-only/a.txt`, 'post-only-a\n');
     mkdirSync(`${docs}/logged`);
     writeFileSync(`${docs}/logged/a.txt`, 'logged-a\n');
-    origin = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end(`origin ${req.method} ${req.url}\n`));
+    origin = await startOrigin({
+      handler: (req, res) => {
+        res.end(`origin ${req.method} ${req.url}\n`);
+        return true;
+      },
     });
-    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-    const originPort = (origin.address() as { port: number }).port;
+    const originPort = origin.port;
     [nPort] = await freePorts(1);
     ng = await startNginx({ http: (dir) => `log_format le '$request_method $uri $status';\n${site(nPort, originPort, docs, `${dir}/le.log`)}` });
     p = await startPortico({
@@ -77,7 +78,7 @@ describe('limit_except: Portico and nginx 1.22, same server block', () => {
   after(async () => {
     await p?.dispose();
     await ng?.stop();
-    await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
+    await origin?.stop();
     if (docs) removeTempDir(docs);
   });
 
