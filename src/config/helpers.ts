@@ -93,6 +93,14 @@ export function typesDirective(name: string, contexts: readonly Context[], slot:
   };
 }
 
+/** nginx's test of a response against such a list: `*` takes any response, else its media type must be listed. */
+export function typesListed(types: ReadonlySet<string> | '*', contentType: string | undefined): boolean {
+  if (types === '*') return true;
+  if (contentType === undefined) return false;
+  const semi = contentType.indexOf(';');
+  return types.has((semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase());
+}
+
 /** Accepted for compatibility with existing nginx configs; has no effect in Portico (see docs/directives.md). */
 export function noopDirective(name: string, contexts: readonly Context[], args: number | readonly [number, number] = [1, Infinity]): DirectiveSpec {
   return { name, contexts, args, multi: true, noop: true, handler() {} };

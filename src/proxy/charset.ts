@@ -6,7 +6,7 @@
 // nginx's own error. Not the other header filters (the session's sendHead).
 
 import type { DirectiveSpec } from '../config/directives.ts';
-import { flagDirective, templateArg, typesDirective } from '../config/helpers.ts';
+import { flagDirective, templateArg, typesDirective, typesListed } from '../config/helpers.ts';
 import { ConfigError } from '../config/errors.ts';
 import { defineSlot, type Context, type Origin, type Scope } from '../config/scope.ts';
 import type { Session } from '../core/session.ts';
@@ -61,16 +61,13 @@ const CHARSET_PARAM = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 export function applyCharset(plan: CharsetPlan, s: Session, out: Record<string, string | string[]>): void {
   const ctValue = out['content-type'];
   const ct = Array.isArray(ctValue) ? ctValue[0] : ctValue;
-  if (ct === undefined || ct === '') return;
-  const semi = ct.indexOf(';');
-  const type = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-  if (plan.types !== '*' && !plan.types.has(type)) return;
+  if (ct === undefined || ct === '' || !typesListed(plan.types, ct)) return;
   const name = plan.charset.evaluate(s);
   if (name === '' || name === 'off') return;
   const own = CHARSET_PARAM.exec(ct);
   if (own !== null) {
     if (!plan.override || own[1].toLowerCase() !== name.toLowerCase()) return;
-    out['content-type'] = `${ct.slice(0, semi).trimEnd()}; charset=${name}`;
+    out['content-type'] = `${ct.slice(0, ct.indexOf(';')).trimEnd()}; charset=${name}`;
     return;
   }
   out['content-type'] = `${ct}; charset=${name}`;

@@ -82,10 +82,22 @@ function uriAllows(uri: string | undefined, rest: string): boolean {
   return path.startsWith(uri);
 }
 
+/** Regex server names compiled once (they were checked at load), not per request. */
+const nameRegexes = new Map<string, RegExp>();
+
+function nameRegex(name: string): RegExp {
+  let re = nameRegexes.get(name);
+  if (re === undefined) {
+    re = compileNginxRegex(name.slice(1), true).regex;
+    nameRegexes.set(name, re);
+  }
+  return re;
+}
+
 function serverNameMatches(names: readonly string[], host: string): boolean {
   for (const n of names) {
     if (n.startsWith('~')) {
-      if (compileNginxRegex(n.slice(1), true).regex.test(host)) return true;
+      if (nameRegex(n).test(host)) return true;
     } else if (n.startsWith('*.')) {
       if (host.endsWith(n.slice(1))) return true;
     } else if (n.startsWith('.')) {

@@ -4,6 +4,7 @@
 // gzip_disable msie6, gzip_http_version, gzip_proxied for requests with Via, gzip_disable's User-Agent regexes).
 // Pure functions over header records; not the compression itself (filter.ts).
 
+import { typesListed } from '../../config/helpers.ts';
 import { parseHttpDate } from '../../cache/http-date.ts';
 import type { GzipPlan } from './directives.ts';
 
@@ -38,11 +39,7 @@ function responseQualifies(plan: GzipPlan, status: number, out: HeaderRecord): b
   if (ce !== undefined && ce !== '') return false;
   const cl = first(out['content-length']);
   if (cl !== undefined && cl !== '' && Number(cl) < plan.minLength) return false;
-  if (plan.types === '*') return true;
-  const ct = first(out['content-type']);
-  if (ct === undefined) return false;
-  const semi = ct.indexOf(';');
-  return plan.types.has((semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase());
+  return typesListed(plan.types, first(out['content-type']));
 }
 
 /**
