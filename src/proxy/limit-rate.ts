@@ -10,6 +10,7 @@ import type { Session } from '../core/session.ts';
 import { defineVariableSetter } from '../core/variables.ts';
 import { parseSize } from '../config/values.ts';
 import type { RequestSession } from './session.ts';
+import { endCallback, endChunk, toBuffer, writeCallback, type EndFn, type WriteCallback, type WriteFn } from './response-write.ts';
 
 const MAX_CHUNK = 2 * 1024 * 1024;
 
@@ -25,9 +26,6 @@ defineVariableSetter('limit_rate', (s, value) => {
   setByVariable.add(s);
 });
 
-type Callback = (err?: Error | null) => void;
-type WriteFn = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
-type EndFn = (chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown;
 type EmitFn = (event: string | symbol, ...args: unknown[]) => boolean;
 
 interface Throttled {
@@ -49,12 +47,6 @@ export function applyLimitRate(s: RequestSession): void {
   new ResponseThrottle(s.res as unknown as Throttled, s.limitRate, s.plan.limitRateAfter, performance.timeOrigin + s.start);
 }
 
-function toBuffer(chunk: unknown, encoding: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  return Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-}
-
 export class ResponseThrottle {
   private readonly res: Throttled;
   private readonly rate: number;
@@ -63,13 +55,13 @@ export class ResponseThrottle {
   private readonly write: WriteFn;
   private readonly end: EndFn;
   private readonly emit: EmitFn;
-  private readonly queue: { buf: Buffer; cb: Callback | undefined }[] = [];
+  private readonly queue: { buf: Buffer; cb: WriteCallback | undefined }[] = [];
   private sent = 0;
   private headCounted = false;
   private timer: NodeJS.Timeout | undefined;
   private blocked = false;
   private owesDrain = false;
-  private ending: { cb: Callback | undefined } | undefined;
+  private ending: { cb: WriteCallback | undefined } | undefined;
   private ended = false;
   private closed = false;
 
@@ -98,7 +90,7 @@ export class ResponseThrottle {
   }
 
   private onWrite(chunk: unknown, encoding: unknown, cb: unknown): boolean {
-    const done = (typeof encoding === 'function' ? encoding : cb) as Callback | undefined;
+    const done = writeCallback(encoding, cb);
     if (this.ending || this.closed) return this.write.call(this.res, chunk, encoding, cb);
     const buf = toBuffer(chunk, encoding);
     this.queue.push({ buf, cb: done });
@@ -109,13 +101,14 @@ export class ResponseThrottle {
   }
 
   private onEnd(chunk: unknown, encoding: unknown, cb: unknown): unknown {
-    const done = (typeof chunk === 'function' ? chunk : typeof encoding === 'function' ? encoding : cb) as Callback | undefined;
+    const done = endCallback(chunk, encoding, cb);
     if (this.ending || this.closed) {
       if (this.closed && !this.ending) this.end.call(this.res, done);
       else if (done) this.res.once('finish', () => done());
       return this.res;
     }
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') this.queue.push({ buf: toBuffer(chunk, encoding), cb: undefined });
+    const last = endChunk(chunk, encoding);
+    if (last !== undefined) this.queue.push({ buf: last, cb: undefined });
     this.ending = { cb: done };
     this.pump();
     return this.res;

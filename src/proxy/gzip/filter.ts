@@ -5,10 +5,8 @@
 // emitted when both can take more. Not the decision (decide.ts) and not the headers (the session's sendHead).
 
 import { constants, createGzip, gzipSync, type Gzip } from 'node:zlib';
+import { endCallback, endChunk, toBuffer, writeCallback, type EndFn, type WriteFn } from '../response-write.ts';
 
-type Callback = (err?: Error | null) => void;
-type WriteFn = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
-type EndFn = (chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown;
 
 interface Target {
   write: WriteFn;
@@ -18,17 +16,6 @@ interface Target {
   once(event: string, fn: (...args: unknown[]) => void): unknown;
   destroy(err?: Error): unknown;
   readonly destroyed: boolean;
-}
-
-function toBuffer(chunk: unknown, encoding: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  return Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-}
-
-function callbackOf(encoding: unknown, cb: unknown): Callback | undefined {
-  if (typeof encoding === 'function') return encoding as Callback;
-  return typeof cb === 'function' ? (cb as Callback) : undefined;
 }
 
 /** Byte counts of a finished compression: what the producer gave and what went to the client. */
@@ -66,7 +53,7 @@ export class GzipFilter {
     const buf = toBuffer(chunk, encoding);
     this.#in += buf.length;
     const gz = this.#gz ?? this.#open();
-    const done = callbackOf(encoding, cb);
+    const done = writeCallback(encoding, cb);
     const ok = done ? gz.write(buf, done) : gz.write(buf);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -79,8 +66,8 @@ export class GzipFilter {
   private end(chunk: unknown, encoding: unknown, cb: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    const done = callbackOf(typeof chunk === 'function' ? chunk : encoding, cb);
-    const data = typeof chunk === 'function' || chunk === undefined || chunk === null ? undefined : toBuffer(chunk, encoding);
+    const done = endCallback(chunk, encoding, cb);
+    const data = endChunk(chunk, encoding);
     if (this.#res.destroyed) return;
     if (this.#gz === null) {
       const whole = data ?? Buffer.alloc(0);
